@@ -1,0 +1,43 @@
+/* Trace analyses (`latrack report`): each consumes kernel events already
+ * classified by trace_state and prints its part of the report, as text or
+ * as one member of the JSON document.  The report (cmd_report.c) owns the
+ * source, the state and the options; an analysis only sees events. */
+#ifndef LATRACK_SRC_ANALYSIS_H
+#define LATRACK_SRC_ANALYSIS_H
+
+#include <stdbool.h>
+#include <stdint.h>
+#include <stdio.h>
+
+#include "trace_source.h"
+#include "trace_state.h"
+
+#define REPORT_MAX_TIDS 64
+
+struct report_opts {
+	bool json;
+	unsigned limit;        /* rows of latency-top (default 10) */
+	int32_t tids[REPORT_MAX_TIDS];
+	int ntids;             /* 0: every thread */
+	const char *comm;      /* NULL: every comm */
+	int cpu;               /* -1: every CPU */
+	uint64_t min_ns;       /* latencies below are left out */
+	uint64_t max_ns;       /* latencies above are left out (0: no bound) */
+};
+
+/* Does this thread pass --tid / --comm? */
+bool report_opts__thread_ok(const struct report_opts *o, const struct trace_state *st,
+			    int32_t tid);
+
+/* Syscall latency: per TID and syscall statistics with return values
+ * (`syscalls`), and the N slowest syscalls (`latency-top`). */
+struct an_syscalls;
+struct an_syscalls *an_syscalls__new(struct trace_state *st, const struct report_opts *o);
+void an_syscalls__destroy(struct an_syscalls *a);
+void an_syscalls__event(struct an_syscalls *a, const struct trace_event *ev,
+			const struct kev_class *kc);
+/* JSON: each prints `"key": value` (no separators around it). */
+void an_syscalls__print_stats(struct an_syscalls *a, FILE *f, bool json);
+void an_syscalls__print_top(struct an_syscalls *a, FILE *f, bool json);
+
+#endif

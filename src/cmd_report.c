@@ -1,0 +1,390 @@
+/* `latrack report`: analyses of LTTng traces, offline (a CTF directory) or
+ * live (an lttng-relayd URL, refreshed every -r seconds).
+ *
+ * Flow: trace_source hands each event over; trace_state classifies it (once
+ * per event class) and keeps who runs where; each enabled analysis sees the
+ * event before the state applies it; at the end (or at each live refresh)
+ * the report prints the trace summary, the discarded events, and each
+ * analysis, as text or as one JSON document. */
+#include <errno.h>
+#include <getopt.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "analysis.h"
+#include "cmd.h"
+#include "report_fmt.h"
+#include "trace_source.h"
+#include "trace_state.h"
+
+#define DISCARDED_KEPT 32
+
+struct report {
+	struct report_opts o;
+	const char *input;
+	struct trace_source *src;
+	struct trace_state *st;
+	struct an_syscalls *sys;
+	bool want_stats, want_top;
+	int err;
+	struct trace_discarded disc[DISCARDED_KEPT];
+	char disc_stream[DISCARDED_KEPT][128];
+	size_t ndisc;
+	unsigned refreshes;
+};
+
+bool report_opts__thread_ok(const struct report_opts *o, const struct trace_state *st,
+			    int32_t tid)
+{
+	if (o->ntids) {
+		int i;
+
+		for (i = 0; i < o->ntids && o->tids[i] != tid; i++)
+			;
+		if (i == o->ntids)
+			return false;
+	}
+	if (o->comm) {
+		const struct trace_thread *th = trace_state__thread(st, tid);
+
+		if (!th || strcmp(th->comm, o->comm))
+			return false;
+	}
+	return true;
+}
+
+static int on_event(const struct trace_event *ev, void *ctx)
+{
+	struct report *r = ctx;
+	const struct kev_class *kc = trace_state__classify(r->st, ev);
+
+	if (!kc) {
+		r->err = -ENOMEM;
+		return -ENOMEM;
+	}
+	if (kc->kind == KEV_OTHER)
+		return 0;
+	if (r->sys)
+		an_syscalls__event(r->sys, ev, kc);
+	trace_state__update(r->st, ev, kc);
+	return 0;
+}
+
+static void on_discarded(const struct trace_discarded *d, void *ctx)
+{
+	struct report *r = ctx;
+
+	if (r->ndisc < DISCARDED_KEPT) {
+		r->disc[r->ndisc] = *d;
+		snprintf(r->disc_stream[r->ndisc], sizeof(r->disc_stream[0]), "%s", d->stream);
+		r->disc[r->ndisc].stream = r->disc_stream[r->ndisc];
+		r->ndisc++;
+	}
+}
+
+static void print_report(struct report *r, FILE *f)
+{
+	struct trace_source_stats ss;
+	char t1[32], t2[32];
+
+	trace_source__stats(r->src, &ss);
+	if (r->o.json) {
+		fputs("{\"trace\": {\"input\": ", f);
+		fmt_json_str(f, r->input);
+		fprintf(f, ", \"traces\": %u, \"events\": %llu, \"first_ns\": %lld, \"last_ns\": %lld},\n",
+			ss.traces, (unsigned long long)ss.events, (long long)ss.first_ns,
+			(long long)ss.last_ns);
+		fprintf(f, "\"discarded\": {\"events\": %llu, \"packets\": %llu, \"reports\": %llu, "
+			   "\"ranges\": [",
+			(unsigned long long)ss.discarded_events, (unsigned long long)ss.discarded_packets,
+			(unsigned long long)ss.discarded_msgs);
+		for (size_t i = 0; i < r->ndisc; i++) {
+			const struct trace_discarded *d = &r->disc[i];
+
+			fprintf(f, "%s{\"what\": \"%s\", \"count\": ", i ? ", " : "",
+				d->packets ? "packets" : "events");
+			if (d->count_known)
+				fprintf(f, "%llu", (unsigned long long)d->count);
+			else
+				fputs("null", f);
+			fputs(", \"stream\": ", f);
+			fmt_json_str(f, d->stream);
+			if (d->range_known)
+				fprintf(f, ", \"begin_ns\": %lld, \"end_ns\": %lld", (long long)d->begin_ns,
+					(long long)d->end_ns);
+			fputc('}', f);
+		}
+		fputs("]}", f);
+		if (r->want_stats) {
+			fputs(",\n", f);
+			an_syscalls__print_stats(r->sys, f, true);
+		}
+		if (r->want_top) {
+			fputs(",\n", f);
+			an_syscalls__print_top(r->sys, f, true);
+		}
+		fputs("}\n", f);
+		fflush(f);
+		return;
+	}
+	fmt_clock(t1, sizeof(t1), ss.first_ns);
+	fmt_clock(t2, sizeof(t2), ss.last_ns);
+	fputs("Trace: ", f);
+	fmt_text_str(f, r->input);
+	if (ss.traces > 1)
+		fprintf(f, " (%u traces merged)", ss.traces);
+	fprintf(f, "\n%llu events, %s to %s UTC (%.6f s)\n", (unsigned long long)ss.events, t1, t2,
+		(double)(ss.last_ns - ss.first_ns) / 1e9);
+	if (ss.discarded_msgs) {
+		fprintf(f, "WARNING: the tracer discarded %llu events and %llu packets "
+			   "(%llu reports): its buffers were full; latencies spanning these "
+			   "ranges are missing or wrong:\n",
+			(unsigned long long)ss.discarded_events,
+			(unsigned long long)ss.discarded_packets, (unsigned long long)ss.discarded_msgs);
+		for (size_t i = 0; i < r->ndisc; i++) {
+			const struct trace_discarded *d = &r->disc[i];
+
+			fputs("  ", f);
+			if (d->count_known)
+				fprintf(f, "%llu", (unsigned long long)d->count);
+			else
+				fputs("some", f);
+			fprintf(f, " %s", d->packets ? "packets" : "events");
+			if (d->range_known) {
+				fmt_clock(t1, sizeof(t1), d->begin_ns);
+				fmt_clock(t2, sizeof(t2), d->end_ns);
+				fprintf(f, " between %s and %s", t1, t2);
+			}
+			fputs(" in ", f);
+			fmt_text_str(f, d->stream[0] ? d->stream : "(unnamed stream)");
+			fputc('\n', f);
+		}
+		if (ss.discarded_msgs > r->ndisc)
+			fprintf(f, "  ... and %llu more\n",
+				(unsigned long long)(ss.discarded_msgs - r->ndisc));
+	} else {
+		fputs("No events discarded.\n", f);
+	}
+	if (r->want_stats) {
+		fputc('\n', f);
+		an_syscalls__print_stats(r->sys, f, false);
+	}
+	if (r->want_top) {
+		fputc('\n', f);
+		an_syscalls__print_top(r->sys, f, false);
+	}
+	fflush(f);
+}
+
+static int on_tick(void *ctx)
+{
+	struct report *r = ctx;
+
+	r->refreshes++;
+	if (!r->o.json)
+		printf("\n===== refresh %u =====\n", r->refreshes);
+	print_report(r, stdout);
+	return 0;
+}
+
+static void usage(FILE *f)
+{
+	fprintf(f,
+		"Usage: latrack report [OPTIONS] TRACE [ANALYSIS...]\n"
+		"       latrack report [OPTIONS] --live URL [ANALYSIS...]\n"
+		"\n"
+		"Analyse an LTTng kernel trace (CTF): TRACE is the directory LTTng wrote (a\n"
+		"trace, or a tree of traces merged in time order); URL is an LTTng live\n"
+		"session, net://HOST/host/HOSTNAME/SESSION, reported every -r seconds.\n"
+		"\n"
+		"Analyses (default: all):\n"
+		"  syscalls        per thread and syscall: count, min, avg, max, stddev,\n"
+		"                  return values (success, each errno)\n"
+		"  latency-top     the slowest syscalls, with thread and times\n"
+		"\n"
+		"Options:\n"
+		"  --json              one JSON document (ns) instead of text (us)\n"
+		"  --limit N           rows of latency-top (default 10)\n"
+		"  --tid TID[,TID...]  only these threads\n"
+		"  --comm COMM         only threads with this command name\n"
+		"  --cpu CPU           only syscalls that ended on this CPU\n"
+		"  --min DURATION      leave out latencies below (e.g. 10us, 1.5ms)\n"
+		"  --max DURATION      leave out latencies above\n"
+		"  --live URL          read an LTTng live session\n"
+		"  -r SECONDS          live refresh period (default 1)\n"
+		"  -v                  show babeltrace2's warnings\n"
+		"  -h, --help          this help\n"
+		"\n"
+		"Examples:\n"
+		"  latrack report ~/lttng-traces/mysession-20240101-120000/kernel\n"
+		"  latrack report --json --comm wget TRACE syscalls\n"
+		"  latrack report --limit 20 --min 1ms TRACE latency-top\n"
+		"  latrack report --live net://localhost/host/myhost/mysession -r 5\n");
+}
+
+static int parse_tids(struct report_opts *o, const char *s)
+{
+	char *end;
+
+	while (*s) {
+		long v = strtol(s, &end, 10);
+
+		if (end == s || v < 0 || v > INT32_MAX || o->ntids == REPORT_MAX_TIDS)
+			return -EINVAL;
+		o->tids[o->ntids++] = (int32_t)v;
+		s = *end == ',' ? end + 1 : end;
+		if (*end && *end != ',')
+			return -EINVAL;
+	}
+	return o->ntids ? 0 : -EINVAL;
+}
+
+int cmd_report(int argc, char **argv)
+{
+	static const struct option lopts[] = {
+		{ "json", no_argument, NULL, 'j' },
+		{ "limit", required_argument, NULL, 'n' },
+		{ "tid", required_argument, NULL, 't' },
+		{ "comm", required_argument, NULL, 'c' },
+		{ "cpu", required_argument, NULL, 'C' },
+		{ "min", required_argument, NULL, 'm' },
+		{ "max", required_argument, NULL, 'M' },
+		{ "live", required_argument, NULL, 'L' },
+		{ "help", no_argument, NULL, 'h' },
+		{ 0 },
+	};
+	struct report r = { .o = { .limit = 10, .cpu = -1 } };
+	struct trace_source_ops ops = { .sz = sizeof(ops) };
+	double refresh = 1;
+	char *err = NULL, *end;
+	int c, ret = 1;
+	bool verbose = false;
+
+	while ((c = getopt_long(argc, argv, "r:vh", lopts, NULL)) != -1) {
+		switch (c) {
+		case 'j':
+			r.o.json = true;
+			break;
+		case 'n':
+			r.o.limit = (unsigned)strtoul(optarg, &end, 10);
+			if (*end || r.o.limit > 1000000) {
+				fprintf(stderr, "latrack report: --limit takes a count, got '%s'\n", optarg);
+				return 2;
+			}
+			break;
+		case 't':
+			if (parse_tids(&r.o, optarg)) {
+				fprintf(stderr, "latrack report: --tid takes TID[,TID...] (up to %d), "
+						"got '%s'\n", REPORT_MAX_TIDS, optarg);
+				return 2;
+			}
+			break;
+		case 'c':
+			r.o.comm = optarg;
+			break;
+		case 'C':
+			r.o.cpu = (int)strtol(optarg, &end, 10);
+			if (*end || r.o.cpu < 0) {
+				fprintf(stderr, "latrack report: --cpu takes a CPU number, got '%s'\n",
+					optarg);
+				return 2;
+			}
+			break;
+		case 'm':
+		case 'M':
+			if (fmt_parse_duration(optarg, c == 'm' ? &r.o.min_ns : &r.o.max_ns)) {
+				fprintf(stderr, "latrack report: --%s takes a duration like 250ns, "
+						"10us, 1.5ms or 2s, got '%s'\n",
+					c == 'm' ? "min" : "max", optarg);
+				return 2;
+			}
+			break;
+		case 'L':
+			r.input = optarg;
+			break;
+		case 'r':
+			refresh = strtod(optarg, &end);
+			if (*end || refresh <= 0) {
+				fprintf(stderr, "latrack report: -r takes seconds (> 0), got '%s'\n",
+					optarg);
+				return 2;
+			}
+			break;
+		case 'v':
+			verbose = true;
+			break;
+		case 'h':
+			usage(stdout);
+			return 0;
+		default:
+			usage(stderr);
+			return 2;
+		}
+	}
+	if (!r.input) {
+		if (optind >= argc) {
+			fprintf(stderr, "latrack report: which trace? Give a CTF trace directory "
+					"or --live URL\n\n");
+			usage(stderr);
+			return 2;
+		}
+		r.input = argv[optind++];
+	}
+	for (int i = optind; i < argc; i++) {
+		if (!strcmp(argv[i], "syscalls")) {
+			r.want_stats = true;
+		} else if (!strcmp(argv[i], "latency-top")) {
+			r.want_top = true;
+		} else {
+			fprintf(stderr, "latrack report: unknown analysis '%s' (known: syscalls, "
+					"latency-top)\n", argv[i]);
+			return 2;
+		}
+	}
+	if (!r.want_stats && !r.want_top)
+		r.want_stats = r.want_top = true;
+
+	r.st = trace_state__new();
+	r.sys = r.st ? an_syscalls__new(r.st, &r.o) : NULL;
+	if (!r.sys) {
+		fprintf(stderr, "latrack report: out of memory\n");
+		goto out;
+	}
+	ops.event = on_event;
+	ops.discarded = on_discarded;
+	ops.ctx = &r;
+	ops.verbose = verbose;
+	if (!strncmp(r.input, "net", 3) && strstr(r.input, "://")) {
+		ops.tick = on_tick;
+		ops.tick_ns = (uint64_t)(refresh * 1e9);
+	}
+	r.src = trace_source__open(r.input, &ops, &err);
+	if (!r.src) {
+		fprintf(stderr, "latrack report: %s\n", err ? err : strerror(errno));
+		free(err);
+		goto out;
+	}
+	c = trace_source__run(r.src);
+	if (c < 0) {
+		struct trace_source_stats ss;
+
+		fprintf(stderr, "latrack report: %s\n",
+			r.err ? strerror(-r.err) : trace_source__error(r.src));
+		trace_source__stats(r.src, &ss);
+		if (ss.events) {
+			fprintf(stderr, "latrack report: warning: the report below covers only "
+					"the %llu events read before the error\n",
+				(unsigned long long)ss.events);
+			print_report(&r, stdout);
+		}
+		goto out;
+	}
+	print_report(&r, stdout);
+	ret = 0;
+out:
+	an_syscalls__destroy(r.sys);
+	trace_state__destroy(r.st);
+	trace_source__destroy(r.src);
+	return ret;
+}

@@ -1,0 +1,52 @@
+/* Pairing and statistics for the trace analyses: the seam to liblatrack.
+ *
+ * STAND-IN.  The analyses call only these few functions.  At merge, the
+ * pairing switches to lt_tracker (LT_CLOCK_EXPLICIT, lt_event_in_at /
+ * lt_event_out_at, callback with begin/end/delay, lt_tracker__foreach for
+ * never-ended begins), and struct trace_stat to lt_hist (record, count,
+ * min, max, mean, stddev, percentile).  The semantics here follow the
+ * tracker's header: a begin on a key in flight replaces it (newest wins),
+ * an end with no begin is -ENOENT, every end calls back (threshold 0). */
+#ifndef LATRACK_SRC_TRACE_PAIR_H
+#define LATRACK_SRC_TRACE_PAIR_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+struct trace_pair;
+
+/* Called at every end that found its begin. */
+typedef void (*trace_pair_fn)(const void *key, size_t key_len, uint64_t begin_ns,
+			      uint64_t end_ns, void *priv, void *ctx);
+
+/* key_size: the largest key (<= 64 bytes).  NULL with errno on failure. */
+struct trace_pair *trace_pair__new(size_t key_size, trace_pair_fn cb, void *ctx);
+void trace_pair__destroy(struct trace_pair *p); /* accepts NULL */
+
+/* 0, or 1 when it replaced a begin in flight; -EINVAL, -ENOMEM. */
+int trace_pair__begin(struct trace_pair *p, const void *key, size_t key_len, uint64_t ts_ns,
+		      void *priv);
+/* 0 (callback made), -ENOENT (no begin in flight). */
+int trace_pair__end(struct trace_pair *p, const void *key, size_t key_len, uint64_t ts_ns);
+
+/* Begins still in flight (never ended). */
+typedef int (*trace_pair_open_fn)(const void *key, size_t key_len, uint64_t begin_ns,
+				  void *priv, void *ctx);
+int trace_pair__foreach_open(struct trace_pair *p, trace_pair_open_fn fn, void *ctx);
+
+struct trace_pair_stats {
+	uint64_t tracked, completed, replaced, unmatched, in_flight;
+};
+void trace_pair__stats(const struct trace_pair *p, struct trace_pair_stats *out);
+
+/* Latency statistics of one class (stand-in for lt_hist). */
+struct trace_stat {
+	uint64_t count, min, max;
+	double mean, m2; /* Welford: exact enough for ns delays */
+};
+
+void trace_stat__record(struct trace_stat *s, uint64_t v);
+double trace_stat__stddev(const struct trace_stat *s); /* sample; 0 if n < 2 */
+void trace_stat__merge(struct trace_stat *into, const struct trace_stat *from);
+
+#endif
