@@ -301,12 +301,23 @@ void an_syscalls__event(struct an_syscalls *a, const struct trace_event *ev,
 
 /* ---- output ------------------------------------------------------------ */
 
+/* glibc names the errnos user space sees; syscall exits in a kernel trace
+ * also show the kernel's internal ones (include/linux/errno.h). */
+static const char *const kernel_errnos[] = {
+	[512 - 512] = "ERESTARTSYS", [513 - 512] = "ERESTARTNOINTR",
+	[514 - 512] = "ERESTARTNOHAND", [515 - 512] = "ENOIOCTLCMD",
+	[516 - 512] = "ERESTART_RESTARTBLOCK", [517 - 512] = "EPROBE_DEFER",
+	[518 - 512] = "EOPENSTALE", [519 - 512] = "ENOPARAM",
+};
+
 static const char *err_name(int e, char *buf, size_t len)
 {
 	const char *n = strerrorname_np(e);
 
 	if (n)
 		return n;
+	if (e >= 512 && e < 512 + (int)(sizeof(kernel_errnos) / sizeof(kernel_errnos[0])))
+		return kernel_errnos[e - 512];
 	snprintf(buf, len, "E%d", e);
 	return buf;
 }
@@ -514,7 +525,7 @@ static int cmp_top(const void *x, const void *y)
 void an_syscalls__print_top(struct an_syscalls *a, FILE *f, bool json)
 {
 	char b[16], t1[32], t2[32];
-	size_t n = n;
+	size_t n = a->nheap;
 	struct top *top = malloc((n ? n : 1) * sizeof(*top));
 
 	if (!top) {
