@@ -83,6 +83,42 @@ static void on_discarded(const struct trace_discarded *d, void *ctx)
 	}
 }
 
+/* One JSON string per line of the source's warnings. */
+static void print_warnings_json(struct report *r, FILE *f)
+{
+	const char *w = trace_source__warnings(r->src);
+	char line[4096];
+	bool first = true;
+
+	while (w && *w) {
+		size_t n = strcspn(w, "\n");
+
+		snprintf(line, sizeof(line), "%.*s", (int)n, w);
+		w += n + (w[n] == '\n');
+		if (!line[strspn(line, " ")])
+			continue;
+		fputs(first ? "" : ", ", f);
+		fmt_json_str(f, line + strspn(line, " "));
+		first = false;
+	}
+}
+
+static void print_warnings_text(struct report *r, FILE *f, const char *prefix)
+{
+	const char *w = trace_source__warnings(r->src);
+	char line[4096];
+
+	while (w && *w) {
+		size_t n = strcspn(w, "\n");
+
+		snprintf(line, sizeof(line), "%.*s", (int)n, w);
+		w += n + (w[n] == '\n');
+		fputs(line[0] == ' ' ? "" : prefix, f);
+		fmt_text_str(f, line);
+		fputc('\n', f);
+	}
+}
+
 static void print_report(struct report *r, FILE *f)
 {
 	struct trace_source_stats ss;
@@ -115,7 +151,9 @@ static void print_report(struct report *r, FILE *f)
 					(long long)d->end_ns);
 			fputc('}', f);
 		}
-		fputs("]}", f);
+		fputs("]},\n\"warnings\": [", f);
+		print_warnings_json(r, f);
+		fputc(']', f);
 		if (r->want_stats) {
 			fputs(",\n", f);
 			an_syscalls__print_stats(r->sys, f, true);
@@ -166,6 +204,7 @@ static void print_report(struct report *r, FILE *f)
 	} else {
 		fputs("No events discarded.\n", f);
 	}
+	print_warnings_text(r, f, "WARNING: ");
 	if (r->want_stats) {
 		fputc('\n', f);
 		an_syscalls__print_stats(r->sys, f, false);
@@ -365,6 +404,8 @@ int cmd_report(int argc, char **argv)
 		free(err);
 		goto out;
 	}
+	if (r.o.json)
+		print_warnings_text(&r, stderr, "latrack report: warning: ");
 	c = trace_source__run(r.src);
 	if (c < 0) {
 		struct trace_source_stats ss;

@@ -55,7 +55,7 @@ void fmt_text_buf(char *buf, size_t len, const char *s)
 
 void fmt_text_str(FILE *f, const char *s)
 {
-	char buf[512];
+	char buf[4096];
 
 	fmt_text_buf(buf, sizeof(buf), s);
 	fputs(buf, f);

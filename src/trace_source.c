@@ -9,6 +9,8 @@
  * by the index resolved once per class.  No allocation per event. */
 #include "trace_source.h"
 
+#include "trace_salvage.h"
+
 #include <babeltrace2/babeltrace.h>
 #include <errno.h>
 #include <ftw.h>
@@ -49,6 +51,12 @@ struct trace_source {
 	int last_cpu;
 
 	struct trace_source_stats st;
+
+	/* damaged traces read in part (trace_salvage) */
+	const bt_component_class_source *fs_cls;
+	char **tmpdirs;
+	size_t ntmp;
+	char *warnings;
 };
 
 static void set_err(struct trace_source *s, const char *fmt, ...)
@@ -86,16 +94,17 @@ static void take_bt_error(struct trace_source *s, const char *what)
 	if (e) {
 		uint64_t n = bt_error_get_cause_count(e);
 
-		/* Cause 0 is the most recent (the outermost); the deepest
-		 * says what was wrong with the trace: print it first. */
-		for (uint64_t i = n; i-- > 0;) {
+		/* Cause 0 is the deepest (what was wrong with the trace), the
+		 * last one the graph's own wrapper: print from the deepest,
+		 * leave the wrappers' addresses and statuses out. */
+		for (uint64_t i = 0, shown = 0; i < n && shown < 4; i++) {
 			const bt_error_cause *c = bt_error_borrow_cause_by_index(e, i);
 			const char *m = bt_error_cause_get_message(c);
 
-			if (m && *m)
-				fprintf(f, "\n  %s", m);
-			if (n - i >= 4) /* enough detail; the rest repeats it */
-				break;
+			if (!m || !*m || strstr(m, "comp-addr=") || strstr(m, "status="))
+				continue;
+			fprintf(f, "\n  %s", m);
+			shown++;
 		}
 		bt_error_release(e);
 	}
@@ -520,7 +529,8 @@ static int add_source(struct trace_source *s, const bt_component_class_source *c
 					  comp) != BT_GRAPH_ADD_COMPONENT_STATUS_OK) {
 		char what[4200];
 
-		snprintf(what, sizeof(what), "%s: cannot read this as a CTF trace", input);
+		snprintf(what, sizeof(what), "%s: cannot read this as a CTF trace%s", input,
+			 s->ops.verbose ? "" : " (-v shows babeltrace2's diagnostics)");
 		take_bt_error(s, what);
 		r = -EINVAL;
 		goto out;
@@ -553,6 +563,53 @@ static int connect_all(struct trace_source *s, const bt_component_source *src,
 		}
 	}
 	return 0;
+}
+
+/* trace_salvage's probe: does DIR read as a CTF trace on its own? */
+static int probe_dir(const char *dir, void *ctx)
+{
+	struct trace_source *s = ctx;
+	bt_graph *g = bt_graph_create(0);
+	bt_value *params = bt_value_map_create();
+	bt_value *inputs = NULL;
+	const bt_component_source *c;
+	int r = -EINVAL;
+
+	if (g && params && !bt_value_map_insert_empty_array_entry(params, "inputs", &inputs) &&
+	    !bt_value_array_append_string_element(inputs, dir) &&
+	    bt_graph_add_source_component(g, s->fs_cls, "probe", params, BT_LOGGING_LEVEL_NONE,
+					  &c) == BT_GRAPH_ADD_COMPONENT_STATUS_OK)
+		r = 0;
+	bt_current_thread_clear_error();
+	bt_value_put_ref(params);
+	bt_graph_put_ref(g);
+	return r;
+}
+
+/* DIR did not read whole: read what does, and say what was left out. */
+static int add_salvaged(struct trace_source *s, const char *name, const char *dir,
+			const bt_component_source **src)
+{
+	char *note = NULL, *tmp, *w = NULL, **n;
+
+	tmp = trace_salvage(dir, probe_dir, s, &note);
+	if (!tmp)
+		return -EINVAL; /* the caller's add_source will say why */
+	n = realloc(s->tmpdirs, (s->ntmp + 1) * sizeof(*n));
+	if (!n) {
+		trace_salvage__remove(tmp);
+		free(note);
+		return -ENOMEM;
+	}
+	s->tmpdirs = n;
+	s->tmpdirs[s->ntmp++] = tmp;
+	if (asprintf(&w, "%s%s: cannot be read whole:%s", s->warnings ? s->warnings : "", dir,
+		     note ? note : "") >= 0) {
+		free(s->warnings);
+		s->warnings = w;
+	}
+	free(note);
+	return add_source(s, s->fs_cls, name, tmp, NULL, NULL, src);
 }
 
 static bool is_url(const char *in)
@@ -605,11 +662,19 @@ static int build_graph(struct trace_source *s, const char *input)
 		if (r)
 			goto out;
 	} else {
+		s->fs_cls = src_cls;
 		for (size_t i = 0; i < found_n; i++) {
 			char name[32];
 
 			snprintf(name, sizeof(name), "src%zu", i);
-			r = add_source(s, src_cls, name, found_dirs[i], NULL, NULL, &src);
+			/* a failed component leaves the graph unusable: probe
+			 * each trace on a scratch graph first */
+			if (probe_dir(found_dirs[i], s))
+				r = add_salvaged(s, name, found_dirs[i], &src);
+			else
+				r = -EAGAIN;
+			if (r == -EAGAIN || r == -EINVAL)
+				r = add_source(s, src_cls, name, found_dirs[i], NULL, NULL, &src);
 			if (r)
 				goto out;
 			r = connect_all(s, src, mux);
@@ -717,6 +782,10 @@ void trace_source__destroy(struct trace_source *s)
 		free(s->cls[i]);
 	free(s->cls);
 	free(s->err);
+	for (size_t i = 0; i < s->ntmp; i++)
+		trace_salvage__remove(s->tmpdirs[i]);
+	free(s->tmpdirs);
+	free(s->warnings);
 	free(s);
 }
 
@@ -768,6 +837,11 @@ int trace_source__run(struct trace_source *s)
 			next_tick = mono_ns() + s->ops.tick_ns;
 		}
 	}
+}
+
+const char *trace_source__warnings(const struct trace_source *s)
+{
+	return s->warnings;
 }
 
 const char *trace_source__error(const struct trace_source *s)

@@ -98,6 +98,11 @@ int trace_source__run(struct trace_source *s);
 
 const char *trace_source__error(const struct trace_source *s);
 
+/* What a person must know about the input though it did not stop the
+ * reading (streams of a damaged trace left out or cut), one per line; NULL
+ * when none. */
+const char *trace_source__warnings(const struct trace_source *s);
+
 /* What was read so far. */
 struct trace_source_stats {
 	uint64_t events;
