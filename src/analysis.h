@@ -40,4 +40,29 @@ void an_syscalls__event(struct an_syscalls *a, const struct trace_event *ev,
 void an_syscalls__print_stats(struct an_syscalls *a, FILE *f, bool json);
 void an_syscalls__print_top(struct an_syscalls *a, FILE *f, bool json);
 
+
+/* User-defined pairs: --pair NAME=BEGIN..END:FIELD[,FIELD...] pairs any two
+ * events whose key fields (integers or strings, looked up in the payload,
+ * then the contexts) hold equal values; nested begins of one key (function
+ * entry/exit) pair innermost first. */
+#define PAIR_MAX_FIELDS 6
+
+struct pair_spec {
+	char *name, *begin, *end;
+	char *fields[PAIR_MAX_FIELDS];
+	int nfields;
+	uint64_t threshold_ns;   /* --threshold NAME=DURATION; 0: none */
+};
+
+/* Parse one --pair argument.  0, or -EINVAL with a message in err. */
+int pair_spec__parse(struct pair_spec *p, const char *arg, char *err, size_t errlen);
+void pair_spec__free(struct pair_spec *p);
+
+struct an_pairs;
+struct an_pairs *an_pairs__new(struct pair_spec *specs, int n, const struct report_opts *o);
+void an_pairs__destroy(struct an_pairs *a);
+void an_pairs__event(struct an_pairs *a, const struct trace_event *ev, struct kev_class *kc);
+/* JSON: prints `"pairs": [...]`. */
+void an_pairs__print(struct an_pairs *a, FILE *f, bool json);
+
 #endif

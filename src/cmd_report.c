@@ -19,6 +19,7 @@
 #include "trace_state.h"
 
 #define DISCARDED_KEPT 32
+#define PAIRS_MAX 16
 
 struct report {
 	struct report_opts o;
@@ -26,6 +27,9 @@ struct report {
 	struct trace_source *src;
 	struct trace_state *st;
 	struct an_syscalls *sys;
+	struct an_pairs *pairs;
+	struct pair_spec spec[PAIRS_MAX];
+	int nspec;
 	bool want_stats, want_top;
 	int err;
 	struct trace_discarded disc[DISCARDED_KEPT];
@@ -57,12 +61,14 @@ bool report_opts__thread_ok(const struct report_opts *o, const struct trace_stat
 static int on_event(const struct trace_event *ev, void *ctx)
 {
 	struct report *r = ctx;
-	const struct kev_class *kc = trace_state__classify(r->st, ev);
+	struct kev_class *kc = trace_state__classify(r->st, ev);
 
 	if (!kc) {
 		r->err = -ENOMEM;
 		return -ENOMEM;
 	}
+	if (r->pairs)
+		an_pairs__event(r->pairs, ev, kc);
 	if (kc->kind == KEV_OTHER)
 		return 0;
 	if (r->sys)
@@ -162,6 +168,10 @@ static void print_report(struct report *r, FILE *f)
 			fputs(",\n", f);
 			an_syscalls__print_top(r->sys, f, true);
 		}
+		if (r->pairs) {
+			fputs(",\n", f);
+			an_pairs__print(r->pairs, f, true);
+		}
 		fputs("}\n", f);
 		fflush(f);
 		return;
@@ -213,6 +223,10 @@ static void print_report(struct report *r, FILE *f)
 		fputc('\n', f);
 		an_syscalls__print_top(r->sys, f, false);
 	}
+	if (r->pairs) {
+		fputc('\n', f);
+		an_pairs__print(r->pairs, f, false);
+	}
 	fflush(f);
 }
 
@@ -241,6 +255,7 @@ static void usage(FILE *f)
 		"  syscalls        per thread and syscall: count, min, avg, max, stddev,\n"
 		"                  return values (success, each errno)\n"
 		"  latency-top     the slowest syscalls, with thread and times\n"
+		"  (with --pair and no analysis named: only the pairs)\n"
 		"\n"
 		"Options:\n"
 		"  --json              one JSON document (ns) instead of text (us)\n"
@@ -250,6 +265,12 @@ static void usage(FILE *f)
 		"  --cpu CPU           only syscalls that ended on this CPU\n"
 		"  --min DURATION      leave out latencies below (e.g. 10us, 1.5ms)\n"
 		"  --max DURATION      leave out latencies above\n"
+		"  --pair NAME=BEGIN..END:FIELD[,FIELD...]\n"
+		"                      pair any two events on equal key fields (payload or\n"
+		"                      context, integers or strings); nested pairs of one\n"
+		"                      key pair innermost first (up to %d --pair)\n"
+		"  --threshold NAME=DURATION\n"
+		"                      count the pairs NAME slower than DURATION\n"
 		"  --live URL          read an LTTng live session\n"
 		"  -r SECONDS          live refresh period (default 1)\n"
 		"  -v                  show babeltrace2's warnings\n"
@@ -259,7 +280,9 @@ static void usage(FILE *f)
 		"  latrack report ~/lttng-traces/mysession-20240101-120000/kernel\n"
 		"  latrack report --json --comm wget TRACE syscalls\n"
 		"  latrack report --limit 20 --min 1ms TRACE latency-top\n"
-		"  latrack report --live net://localhost/host/myhost/mysession -r 5\n");
+		"  latrack report --live net://localhost/host/myhost/mysession -r 5\n"
+		"  latrack report TRACE --pair 'plug=app:vif_detected..app:vif_plugged:port'\n"
+		"                 --threshold plug=5s\n", PAIRS_MAX);
 }
 
 static int parse_tids(struct report_opts *o, const char *s)
@@ -290,12 +313,16 @@ int cmd_report(int argc, char **argv)
 		{ "min", required_argument, NULL, 'm' },
 		{ "max", required_argument, NULL, 'M' },
 		{ "live", required_argument, NULL, 'L' },
+		{ "pair", required_argument, NULL, 'P' },
+		{ "threshold", required_argument, NULL, 'T' },
 		{ "help", no_argument, NULL, 'h' },
 		{ 0 },
 	};
 	struct report r = { .o = { .limit = 10, .cpu = -1 } };
 	struct trace_source_ops ops = { .sz = sizeof(ops) };
 	double refresh = 1;
+	const char *thresholds[PAIRS_MAX];
+	int nthr = 0;
 	char *err = NULL, *end;
 	int c, ret = 1;
 	bool verbose = false;
@@ -309,14 +336,14 @@ int cmd_report(int argc, char **argv)
 			r.o.limit = (unsigned)strtoul(optarg, &end, 10);
 			if (*end || r.o.limit > 1000000) {
 				fprintf(stderr, "latrack report: --limit takes a count, got '%s'\n", optarg);
-				return 2;
+				goto usage_err;
 			}
 			break;
 		case 't':
 			if (parse_tids(&r.o, optarg)) {
 				fprintf(stderr, "latrack report: --tid takes TID[,TID...] (up to %d), "
 						"got '%s'\n", REPORT_MAX_TIDS, optarg);
-				return 2;
+				goto usage_err;
 			}
 			break;
 		case 'c':
@@ -327,7 +354,7 @@ int cmd_report(int argc, char **argv)
 			if (*end || r.o.cpu < 0) {
 				fprintf(stderr, "latrack report: --cpu takes a CPU number, got '%s'\n",
 					optarg);
-				return 2;
+				goto usage_err;
 			}
 			break;
 		case 'm':
@@ -336,18 +363,35 @@ int cmd_report(int argc, char **argv)
 				fprintf(stderr, "latrack report: --%s takes a duration like 250ns, "
 						"10us, 1.5ms or 2s, got '%s'\n",
 					c == 'm' ? "min" : "max", optarg);
-				return 2;
+				goto usage_err;
 			}
 			break;
 		case 'L':
 			r.input = optarg;
+			break;
+		case 'P': {
+			char msg[512];
+
+			if (r.nspec == PAIRS_MAX) {
+				fprintf(stderr, "latrack report: at most %d --pair\n", PAIRS_MAX);
+				goto usage_err;
+			}
+			if (pair_spec__parse(&r.spec[r.nspec], optarg, msg, sizeof(msg))) {
+				fprintf(stderr, "latrack report: %s\n", msg);
+				goto usage_err;
+			}
+			r.nspec++;
+			break;
+		}
+		case 'T':
+			thresholds[nthr++ % PAIRS_MAX] = optarg;
 			break;
 		case 'r':
 			refresh = strtod(optarg, &end);
 			if (*end || refresh <= 0) {
 				fprintf(stderr, "latrack report: -r takes seconds (> 0), got '%s'\n",
 					optarg);
-				return 2;
+				goto usage_err;
 			}
 			break;
 		case 'v':
@@ -355,10 +399,11 @@ int cmd_report(int argc, char **argv)
 			break;
 		case 'h':
 			usage(stdout);
-			return 0;
+			ret = 0;
+			goto out;
 		default:
 			usage(stderr);
-			return 2;
+			goto usage_err;
 		}
 	}
 	if (!r.input) {
@@ -366,7 +411,7 @@ int cmd_report(int argc, char **argv)
 			fprintf(stderr, "latrack report: which trace? Give a CTF trace directory "
 					"or --live URL\n\n");
 			usage(stderr);
-			return 2;
+			goto usage_err;
 		}
 		r.input = argv[optind++];
 	}
@@ -378,15 +423,38 @@ int cmd_report(int argc, char **argv)
 		} else {
 			fprintf(stderr, "latrack report: unknown analysis '%s' (known: syscalls, "
 					"latency-top)\n", argv[i]);
-			return 2;
+			goto usage_err;
 		}
 	}
-	if (!r.want_stats && !r.want_top)
+	for (int i = 0; i < nthr && i < PAIRS_MAX; i++) {
+		const char *eq = strchr(thresholds[i], '=');
+		int k;
+
+		for (k = 0; eq && k < r.nspec; k++)
+			if (strlen(r.spec[k].name) == (size_t)(eq - thresholds[i]) &&
+			    !strncmp(r.spec[k].name, thresholds[i], (size_t)(eq - thresholds[i])))
+				break;
+		if (!eq || k == r.nspec || fmt_parse_duration(eq + 1, &r.spec[k].threshold_ns)) {
+			fprintf(stderr, "latrack report: --threshold takes NAME=DURATION with NAME "
+					"one of the --pair names, e.g. plug=5s; got '%s'\n",
+				thresholds[i]);
+			goto usage_err;
+		}
+	}
+	if (!r.want_stats && !r.want_top && !r.nspec)
 		r.want_stats = r.want_top = true;
+	if (r.nspec) {
+		r.pairs = an_pairs__new(r.spec, r.nspec, &r.o);
+		if (!r.pairs) {
+			fprintf(stderr, "latrack report: out of memory\n");
+			goto out;
+		}
+	}
 
 	r.st = trace_state__new();
-	r.sys = r.st ? an_syscalls__new(r.st, &r.o) : NULL;
-	if (!r.sys) {
+	if (r.st && (r.want_stats || r.want_top))
+		r.sys = an_syscalls__new(r.st, &r.o);
+	if (!r.st || ((r.want_stats || r.want_top) && !r.sys)) {
 		fprintf(stderr, "latrack report: out of memory\n");
 		goto out;
 	}
@@ -423,7 +491,13 @@ int cmd_report(int argc, char **argv)
 	}
 	print_report(&r, stdout);
 	ret = 0;
+	goto out;
+usage_err:
+	ret = 2;
 out:
+	an_pairs__destroy(r.pairs);
+	for (int i = 0; i < r.nspec; i++)
+		pair_spec__free(&r.spec[i]);
 	an_syscalls__destroy(r.sys);
 	trace_state__destroy(r.st);
 	trace_source__destroy(r.src);

@@ -118,8 +118,8 @@ static bool strip(const char *name, const char *prefix, const char **rest)
 	return true;
 }
 
-const struct kev_class *trace_state__classify(struct trace_state *st,
-					      const struct trace_event *ev)
+struct kev_class *trace_state__classify(struct trace_state *st,
+					const struct trace_event *ev)
 {
 	struct trace_class *cls = (struct trace_class *)ev->cls;
 	struct kev_class *kc;

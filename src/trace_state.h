@@ -17,6 +17,7 @@
 #ifndef LATRACK_SRC_TRACE_STATE_H
 #define LATRACK_SRC_TRACE_STATE_H
 
+#include <stdbool.h>
 #include <stdint.h>
 
 #include "trace_source.h"
@@ -57,6 +58,10 @@ struct kev_class {
 	enum kev_kind kind;
 	int sys;                 /* syscall id (trace_state__syscall_name) or -1 */
 	trace_field_ref f[KF_N];
+	/* The user-defined pairs' slot (analysis_pairs.c): what the class
+	 * is to them, decided on its first event. */
+	void *pairs;
+	bool pairs_set;
 };
 
 #define TRACE_COMM_MAX 32
@@ -75,8 +80,8 @@ void trace_state__destroy(struct trace_state *st); /* accepts NULL */
 
 /* The event's class, decoded on the first event of each class (kept in
  * the class's user slot: the state owns that slot).  NULL on ENOMEM. */
-const struct kev_class *trace_state__classify(struct trace_state *st,
-					      const struct trace_event *ev);
+struct kev_class *trace_state__classify(struct trace_state *st,
+					const struct trace_event *ev);
 
 /* Apply the event to the state (current threads, identities). */
 void trace_state__update(struct trace_state *st, const struct trace_event *ev,
