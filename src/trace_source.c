@@ -55,7 +55,9 @@ struct trace_source {
 	/* damaged traces read in part (trace_salvage) */
 	const bt_component_class_source *fs_cls;
 	char **tmpdirs;
+	char **origdirs;      /* what each tmpdir stands for */
 	size_t ntmp;
+	char stream_name[4096];
 	char *warnings;
 };
 
@@ -395,6 +397,17 @@ static void on_discarded(struct trace_source *s, const bt_message *msg, bool pac
 	}
 	if (st && bt_stream_get_name(st))
 		d.stream = bt_stream_get_name(st);
+	/* a salvaged stream: name the user's file, not our scratch copy */
+	for (size_t i = 0; i < s->ntmp; i++) {
+		size_t n = strlen(s->tmpdirs[i]);
+
+		if (!strncmp(d.stream, s->tmpdirs[i], n) && d.stream[n] == '/') {
+			snprintf(s->stream_name, sizeof(s->stream_name), "%s%s", s->origdirs[i],
+				 d.stream + n);
+			d.stream = s->stream_name;
+			break;
+		}
+	}
 	if (b && e && !bt_clock_snapshot_get_ns_from_origin(b, &d.begin_ns) &&
 	    !bt_clock_snapshot_get_ns_from_origin(e, &d.end_ns))
 		d.range_known = true;
@@ -596,12 +609,16 @@ static int add_salvaged(struct trace_source *s, const char *name, const char *di
 	if (!tmp)
 		return -EINVAL; /* the caller's add_source will say why */
 	n = realloc(s->tmpdirs, (s->ntmp + 1) * sizeof(*n));
-	if (!n) {
+	if (n)
+		s->tmpdirs = n;
+	n = n ? realloc(s->origdirs, (s->ntmp + 1) * sizeof(*n)) : NULL;
+	if (n)
+		s->origdirs = n;
+	if (!n || !(s->origdirs[s->ntmp] = strdup(dir))) {
 		trace_salvage__remove(tmp);
 		free(note);
 		return -ENOMEM;
 	}
-	s->tmpdirs = n;
 	s->tmpdirs[s->ntmp++] = tmp;
 	if (asprintf(&w, "%s%s: cannot be read whole:%s", s->warnings ? s->warnings : "", dir,
 		     note ? note : "") >= 0) {
@@ -782,9 +799,12 @@ void trace_source__destroy(struct trace_source *s)
 		free(s->cls[i]);
 	free(s->cls);
 	free(s->err);
-	for (size_t i = 0; i < s->ntmp; i++)
+	for (size_t i = 0; i < s->ntmp; i++) {
 		trace_salvage__remove(s->tmpdirs[i]);
+		free(s->origdirs[i]);
+	}
 	free(s->tmpdirs);
+	free(s->origdirs);
 	free(s->warnings);
 	free(s);
 }
