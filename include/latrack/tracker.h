@@ -13,15 +13,16 @@
  *     caches over a lock-free (ABA-safe) stack of batches: no malloc and no
  *     lock on the in/out path;
  *   - a removed event is recycled only after an RCU grace period, in
- *     batches (one call_rcu per LT_TRACKER_BATCH events), off the hot path.
+ *     batches of LT_TRACKER_BATCH events, by the tracker's maintenance
+ *     thread (one per tracker, both clocks), off the hot path.
  *
  * Clocks.  LT_CLOCK_MONOTONIC: timestamps are CLOCK_MONOTONIC nanoseconds,
  * read by the tracker (or passed by the caller with the _at variants), and
- * a timer thread reports timeouts.  LT_CLOCK_EXPLICIT: for trace replay;
- * the caller passes every timestamp with the _at variants, there is no
- * thread, and timeouts fire from within the caller's calls as its time
- * advances: the same sequence of calls gives the same callbacks in the same
- * order, every time.
+ * the maintenance thread reports timeouts every timer period.
+ * LT_CLOCK_EXPLICIT: for trace replay; the caller passes every timestamp
+ * with the _at variants, no thread reports anything, and timeouts fire from
+ * within the caller's calls as its time crosses each timer period: the same
+ * sequence of calls gives the same callbacks in the same order, every time.
  *
  * Policies (all counted, see struct lt_tracker_stats):
  *   - lt_event_in on a key already in flight *replaces* the old event (the
@@ -43,13 +44,13 @@
  * due when the end has not come within the timeout: an lt_event_out whose
  * delay exceeds the timeout reports the timeout first (if the timer has not
  * yet), then the normal report, so the outcome does not depend on the timer's
- * period.  The timer may, when an end races the deadline within the timer's
- * own scheduling delay, report a timeout for an end stamped just before it.
+ * period.  The maintenance thread may, when an end races the deadline within
+ * its own scheduling delay, report a timeout for an end stamped just before it.
  *
  * Concurrency contract.
  *   - lt_tracker__new / lt_tracker__destroy: not concurrent with any other
  *     call on the same tracker.  Destroy waits for pending reclamation and
- *     stops the timer thread; events still in flight are dropped without a
+ *     stops the maintenance thread; events still in flight are dropped without a
  *     callback (their priv goes to free_priv).
  *   - lt_event_in/out/get/put, lt_event__* accessors, lt_tracker__stats,
  *     lt_tracker__foreach, lt_tracker__advance: any thread, concurrently.
@@ -59,7 +60,7 @@
  *     its registration.  Calls may be made inside the caller's own RCU
  *     read-side critical sections (memb flavour).
  *   - The callback runs in the thread that called lt_event_out (normal
- *     reports), in the timer thread (timeouts, monotonic clock) or in the
+ *     reports), in the maintenance thread (timeouts, monotonic clock) or in the
  *     thread whose call advanced time (timeouts, explicit clock).  It runs
  *     outside any RCU read-side section and may call the tracker, except
  *     lt_tracker__destroy.  Its report argument is valid only during the
@@ -95,7 +96,7 @@ struct lt_tracker;
 struct lt_event;
 
 enum lt_clock {
-	LT_CLOCK_MONOTONIC = 0, /* CLOCK_MONOTONIC, timer thread for timeouts */
+	LT_CLOCK_MONOTONIC = 0, /* CLOCK_MONOTONIC; timeouts by a thread */
 	LT_CLOCK_EXPLICIT = 1,  /* caller passes time; no thread */
 };
 
@@ -138,8 +139,9 @@ struct lt_tracker_opts {
 	uint32_t max_threads;     /* live threads per tracker (default 256) */
 	uint32_t reserve;         /* extra events beyond max_events covering
 				     events awaiting their grace period and
-				     per-thread caches (default: max(max_events
-				     / 8, 4 batches per thread slot up to 4096)) */
+				     per-thread caches.  Default: max(max_events
+				     / 4, 65536, 4 batches per CPU).  Size it
+				     for the end rate: about rate x 4 ms. */
 };
 
 /* Counters since creation; readable at any time from any thread.  Each is
@@ -155,10 +157,11 @@ struct lt_tracker_stats {
 	uint64_t in_flight;      /* tracked - completed - replaced */
 	uint64_t capacity;       /* preallocated events (max_events + reserve) */
 	uint64_t event_bytes;    /* memory per preallocated event, all included */
+	uint64_t grace_periods;  /* reclamation rounds of the maintenance thread */
 };
 
 /* Create a tracker.  NULL with errno EINVAL (bad opts), ENOMEM, or the
- * error of pthread_create for the timer thread. */
+ * error of pthread_create for the maintenance thread. */
 LT_API struct lt_tracker *lt_tracker__new(const struct lt_tracker_opts *opts);
 
 /* Destroy; accepts NULL.  See the concurrency contract above. */
@@ -208,8 +211,10 @@ LT_API uint64_t lt_tracker__now(const struct lt_tracker *t);
 LT_API void lt_tracker__stats(const struct lt_tracker *t, struct lt_tracker_stats *out);
 
 /* Call fn for every event in flight at the time of the call (an event that
- * begins or ends meanwhile may or may not be seen).  The handle is valid
- * during the call only; take lt_event_get to keep it.  Stops early and
+ * begins or ends meanwhile may or may not be seen).  fn runs inside an RCU
+ * read-side critical section: it must not block for long nor call
+ * lt_tracker__destroy.  The handle is valid during the call only; take
+ * lt_event_get to keep it.  Stops early and
  * returns fn's value if it is non-zero; else returns 0. */
 typedef int (*lt_foreach_fn)(const struct lt_event *e, void *ctx);
 LT_API int lt_tracker__foreach(struct lt_tracker *t, lt_foreach_fn fn, void *ctx);
