@@ -21,6 +21,9 @@
 #include "trace_pair.h"
 
 #define KEY_BYTES (PAIR_MAX_FIELDS * 8)
+/* Begins waiting for their end, per pair (preallocated by the tracker;
+ * beyond, begins are dropped and counted). */
+#define PAIRS_IN_FLIGHT (64 * 1024)
 
 struct role {
 	int pair;
@@ -320,7 +323,7 @@ struct an_pairs *an_pairs__new(struct pair_spec *specs, int n, const struct repo
 
 		p->spec = &specs[i];
 		p->a = a;
-		p->tp = trace_pair__new(KEY_BYTES + 4, on_pair, p);
+		p->tp = trace_pair__new(KEY_BYTES + 4, PAIRS_IN_FLIGHT, on_pair, p);
 		p->heap = calloc(o->limit ? o->limit : 1, sizeof(*p->heap));
 		if (!p->tp || !p->heap)
 			goto fail;
@@ -439,8 +442,8 @@ void an_pairs__event(struct an_pairs *a, const struct trace_event *ev, struct ke
 			uint32_t d = ++ds->depth;
 
 			memcpy(key + len, &d, 4);
-			if (trace_pair__begin(p->tp, key, len + 4, (uint64_t)ev->ts_ns, NULL) < 0)
-				a->nomem = 1;
+			/* -ENOSPC: counted by the tracker, reported as dropped */
+			trace_pair__begin(p->tp, key, len + 4, (uint64_t)ev->ts_ns, NULL);
 		} else if (!ds->depth) {
 			p->unmatched++;
 		} else {
@@ -528,12 +531,12 @@ static void print_one(struct pair_rt *p, FILE *f, bool json, size_t limit)
 		fprintf(f, "], \"count\": %llu, \"min_ns\": %llu, \"avg_ns\": %.1f, \"max_ns\": %llu, "
 			   "\"stddev_ns\": %.1f, \"threshold_ns\": %llu, \"over_threshold\": %llu, "
 			   "\"never_ended\": %zu, \"unmatched_ends\": %llu, \"missing_key\": %llu, "
-			   "\"filtered_out\": %llu,\n   \"slowest\": [",
+			   "\"filtered_out\": %llu, \"dropped\": %llu,\n   \"slowest\": [",
 			(unsigned long long)s->count, (unsigned long long)s->min, s->mean,
 			(unsigned long long)s->max, trace_stat__stddev(s),
 			(unsigned long long)p->spec->threshold_ns, (unsigned long long)p->over, ol.n,
 			(unsigned long long)p->unmatched, (unsigned long long)p->missing_key,
-			(unsigned long long)p->filtered);
+			(unsigned long long)p->filtered, (unsigned long long)ps.dropped);
 		for (size_t i = 0; top && i < p->nheap; i++) {
 			fprintf(f, "%s{\"begin_ns\": %lld, \"end_ns\": %lld, \"latency_ns\": %llu, "
 				   "\"key\": ", i ? ", " : "", (long long)top[i].begin,
@@ -574,6 +577,9 @@ static void print_one(struct pair_rt *p, FILE *f, bool json, size_t limit)
 		(unsigned long long)p->missing_key);
 	if (p->filtered)
 		fprintf(f, ", %llu left out by filters", (unsigned long long)p->filtered);
+	if (ps.dropped)
+		fprintf(f, ", %llu begins dropped (more than %d waiting at once)",
+			(unsigned long long)ps.dropped, PAIRS_IN_FLIGHT);
 	fputs("\n", f);
 	if (p->missing_key)
 		fputs("  (events without the key fields: is a field misspelt, or a context not "

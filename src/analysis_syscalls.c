@@ -20,6 +20,8 @@
 #include "trace_pair.h"
 
 #define ERRS_MAX 8
+/* Syscalls waiting for their exit: one per thread at most. */
+#define SYSCALLS_IN_FLIGHT 65536
 
 struct sysrec {
 	int32_t tid;
@@ -77,7 +79,7 @@ struct an_syscalls *an_syscalls__new(struct trace_state *st, const struct report
 		return NULL;
 	a->st = st;
 	a->o = o;
-	a->pair = trace_pair__new(sizeof(int32_t), on_pair, a);
+	a->pair = trace_pair__new(sizeof(int32_t), SYSCALLS_IN_FLIGHT, on_pair, a);
 	a->heap = calloc(o->limit ? o->limit : 1, sizeof(*a->heap));
 	if (!a->pair || !a->heap) {
 		an_syscalls__destroy(a);
@@ -286,9 +288,9 @@ void an_syscalls__event(struct an_syscalls *a, const struct trace_event *ev,
 		return;
 	}
 	if (kc->kind == KEV_SYS_ENTRY) {
-		if (trace_pair__begin(a->pair, &tid, sizeof(tid), (uint64_t)ev->ts_ns,
-				      (void *)(intptr_t)(kc->sys + 1)) < 0)
-			a->nomem = 1;
+		/* -ENOSPC is counted by the tracker (dropped) and reported */
+		trace_pair__begin(a->pair, &tid, sizeof(tid), (uint64_t)ev->ts_ns,
+				  (void *)(intptr_t)(kc->sys + 1));
 		return;
 	}
 	a->cur_ret = 0;
@@ -459,11 +461,11 @@ void an_syscalls__print_stats(struct an_syscalls *a, FILE *f, bool json)
 		}
 		fprintf(f, "], \"recorded\": %llu, \"filtered_out\": %llu, \"unmatched_exits\": %llu, "
 			   "\"never_ended\": %llu, \"unknown_thread\": %llu, "
-			   "\"mismatched\": %llu, \"replaced_entries\": %llu}",
+			   "\"mismatched\": %llu, \"replaced_entries\": %llu, \"dropped\": %llu}",
 			(unsigned long long)a->recorded, (unsigned long long)a->filtered,
 			(unsigned long long)a->unmatched, (unsigned long long)ps.in_flight,
 			(unsigned long long)a->unknown_thread, (unsigned long long)a->mismatched,
-			(unsigned long long)ps.replaced);
+			(unsigned long long)ps.replaced, (unsigned long long)ps.dropped);
 		free(tot);
 		free(rec);
 		return;
@@ -504,6 +506,9 @@ void an_syscalls__print_stats(struct an_syscalls *a, FILE *f, bool json)
 		fprintf(f, ", %llu events on a CPU whose thread was not known yet",
 			(unsigned long long)a->unknown_thread);
 	fputs(".\n", f);
+	if (ps.dropped)
+		fprintf(f, "warning: %llu syscall entries dropped: more than %d threads in "
+			   "a syscall at once\n", (unsigned long long)ps.dropped, SYSCALLS_IN_FLIGHT);
 	if (a->mismatched)
 		fprintf(f, "warning: %llu exits did not match their entry's syscall "
 			   "(events lost?)\n", (unsigned long long)a->mismatched);

@@ -17,6 +17,7 @@
 #include "report_fmt.h"
 #include "trace_source.h"
 #include "trace_state.h"
+#include "units.h"
 
 #define DISCARDED_KEPT 32
 #define PAIRS_MAX 16
@@ -359,7 +360,7 @@ int cmd_report(int argc, char **argv)
 			break;
 		case 'm':
 		case 'M':
-			if (fmt_parse_duration(optarg, c == 'm' ? &r.o.min_ns : &r.o.max_ns)) {
+			if (lt_parse_duration(optarg, c == 'm' ? &r.o.min_ns : &r.o.max_ns)) {
 				fprintf(stderr, "latrack report: --%s takes a duration like 250ns, "
 						"10us, 1.5ms or 2s, got '%s'\n",
 					c == 'm' ? "min" : "max", optarg);
@@ -434,7 +435,7 @@ int cmd_report(int argc, char **argv)
 			if (strlen(r.spec[k].name) == (size_t)(eq - thresholds[i]) &&
 			    !strncmp(r.spec[k].name, thresholds[i], (size_t)(eq - thresholds[i])))
 				break;
-		if (!eq || k == r.nspec || fmt_parse_duration(eq + 1, &r.spec[k].threshold_ns)) {
+		if (!eq || k == r.nspec || lt_parse_duration(eq + 1, &r.spec[k].threshold_ns)) {
 			fprintf(stderr, "latrack report: --threshold takes NAME=DURATION with NAME "
 					"one of the --pair names, e.g. plug=5s; got '%s'\n",
 				thresholds[i]);

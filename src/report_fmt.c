@@ -1,7 +1,6 @@
 /* Output helpers for reports: see report_fmt.h. */
 #include "report_fmt.h"
 
-#include <errno.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
@@ -69,27 +68,4 @@ void fmt_clock(char *buf, size_t len, int64_t ns)
 	gmtime_r(&sec, &tm);
 	snprintf(buf, len, "%02d:%02d:%02d.%09lld", tm.tm_hour, tm.tm_min, tm.tm_sec,
 		 (long long)(ns % 1000000000));
-}
-
-int fmt_parse_duration(const char *s, uint64_t *ns)
-{
-	char *end;
-	double v, mul = 1;
-
-	errno = 0;
-	v = strtod(s, &end);
-	if (errno || end == s || v < 0)
-		return -EINVAL;
-	if (!*end || !strcmp(end, "ns"))
-		mul = 1;
-	else if (!strcmp(end, "us"))
-		mul = 1e3;
-	else if (!strcmp(end, "ms"))
-		mul = 1e6;
-	else if (!strcmp(end, "s"))
-		mul = 1e9;
-	else
-		return -EINVAL;
-	*ns = (uint64_t)(v * mul + 0.5);
-	return 0;
 }

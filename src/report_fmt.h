@@ -15,7 +15,5 @@ void fmt_text_str(FILE *f, const char *s);
 void fmt_text_buf(char *buf, size_t len, const char *s);
 /* ns since the Unix epoch as "HH:MM:SS.nnnnnnnnn" (UTC). */
 void fmt_clock(char *buf, size_t len, int64_t ns);
-/* Parse a duration: "250", "250ns", "10us", "1.5ms", "2s".  0 or -EINVAL. */
-int fmt_parse_duration(const char *s, uint64_t *ns);
 
 #endif

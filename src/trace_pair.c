@@ -1,59 +1,62 @@
-/* STAND-IN for lt_tracker (explicit clock) and lt_hist: see trace_pair.h.
- * A plain open-addressing table with backward-shift deletion; one thread. */
+/* Pairing for the trace analyses on liblatrack's tracker in explicit-time
+ * mode (trace timestamps): see trace_pair.h.
+ *
+ * Every end must reach the analyses, including a delay of 0 (entry and exit
+ * stamped the same nanosecond), while the tracker reports only delays above
+ * the threshold (0 at least): ends are passed to the tracker 1 ns late and
+ * the callback takes that nanosecond back.  No timeout is set, so the shift
+ * changes nothing else. */
 #include "trace_pair.h"
 
 #include <errno.h>
 #include <math.h>
-#include <stdbool.h>
 #include <stdlib.h>
 #include <string.h>
 
-#define KEY_MAX 64
-
-struct slot {
-	bool used;
-	uint8_t len;
-	uint8_t key[KEY_MAX];
-	uint64_t begin_ns;
-	void *priv;
-};
+#include <latrack/tracker.h>
 
 struct trace_pair {
-	struct slot *s;
-	size_t cap, n, key_size;
+	struct lt_tracker *t;
 	trace_pair_fn cb;
 	void *ctx;
-	struct trace_pair_stats st;
 };
 
-static uint64_t hash(const void *k, size_t len)
+static void on_report(const struct lt_report *r, void *ctx)
 {
-	const uint8_t *p = k;
-	uint64_t h = 1469598103934665603ull;
+	struct trace_pair *p = ctx;
 
-	for (size_t i = 0; i < len; i++)
-		h = (h ^ p[i]) * 1099511628211ull;
-	return h ^ (h >> 29);
+	if (r->reason == LT_REASON_NORMAL && p->cb)
+		p->cb(r->key, r->key_len, r->begin_ns, r->end_ns - 1, r->priv, p->ctx);
 }
 
-struct trace_pair *trace_pair__new(size_t key_size, trace_pair_fn cb, void *ctx)
+struct trace_pair *trace_pair__new(size_t key_size, uint32_t max_in_flight, trace_pair_fn cb,
+				   void *ctx)
 {
 	struct trace_pair *p;
+	struct lt_tracker_opts o = {
+		.sz = sizeof(o),
+		.max_events = max_in_flight,
+		.key_size = (uint32_t)key_size,
+		.threshold_ns = 0,
+		.timeout_ns = 0,
+		.callback = on_report,
+		.clock = LT_CLOCK_EXPLICIT,
+		.max_threads = 4,
+	};
 
-	if (!key_size || key_size > KEY_MAX) {
+	if (!key_size || key_size > 64 || !max_in_flight) {
 		errno = EINVAL;
 		return NULL;
 	}
 	p = calloc(1, sizeof(*p));
 	if (!p)
 		return NULL;
-	p->cap = 1024;
-	p->s = calloc(p->cap, sizeof(*p->s));
-	if (!p->s) {
+	o.callback_ctx = p;
+	p->t = lt_tracker__new(&o);
+	if (!p->t) {
 		free(p);
 		return NULL;
 	}
-	p->key_size = key_size;
 	p->cb = cb;
 	p->ctx = ctx;
 	return p;
@@ -63,126 +66,55 @@ void trace_pair__destroy(struct trace_pair *p)
 {
 	if (!p)
 		return;
-	free(p->s);
+	lt_tracker__destroy(p->t);
 	free(p);
-}
-
-static struct slot *find(struct trace_pair *p, const void *key, size_t len)
-{
-	for (size_t j = hash(key, len) & (p->cap - 1);; j = (j + 1) & (p->cap - 1)) {
-		struct slot *s = &p->s[j];
-
-		if (!s->used || (s->len == len && !memcmp(s->key, key, len)))
-			return s;
-	}
-}
-
-static int grow(struct trace_pair *p)
-{
-	struct trace_pair q = *p;
-
-	q.cap = p->cap * 2;
-	q.s = calloc(q.cap, sizeof(*q.s));
-	if (!q.s)
-		return -ENOMEM;
-	for (size_t i = 0; i < p->cap; i++)
-		if (p->s[i].used)
-			*find(&q, p->s[i].key, p->s[i].len) = p->s[i];
-	free(p->s);
-	p->s = q.s;
-	p->cap = q.cap;
-	return 0;
 }
 
 int trace_pair__begin(struct trace_pair *p, const void *key, size_t key_len, uint64_t ts_ns,
 		      void *priv)
 {
-	struct slot *s;
-	int r = 0;
-
-	if (!key_len || key_len > p->key_size)
-		return -EINVAL;
-	if ((p->n + 1) * 2 > p->cap && grow(p))
-		return -ENOMEM;
-	s = find(p, key, key_len);
-	if (s->used) {
-		p->st.replaced++;
-		r = 1;
-	} else {
-		s->used = true;
-		s->len = (uint8_t)key_len;
-		memcpy(s->key, key, key_len);
-		p->n++;
-	}
-	s->begin_ns = ts_ns;
-	s->priv = priv;
-	p->st.tracked++;
-	return r;
-}
-
-/* Backward-shift deletion keeps probe chains intact without tombstones. */
-static void erase(struct trace_pair *p, struct slot *s)
-{
-	size_t i = (size_t)(s - p->s), j = i;
-
-	p->s[i].used = false;
-	for (;;) {
-		size_t k;
-
-		j = (j + 1) & (p->cap - 1);
-		if (!p->s[j].used)
-			break;
-		k = hash(p->s[j].key, p->s[j].len) & (p->cap - 1);
-		/* move j back to i unless its home k lies cyclically in (i, j] */
-		if ((j > i && (k <= i || k > j)) || (j < i && (k <= i && k > j))) {
-			p->s[i] = p->s[j];
-			p->s[j].used = false;
-			i = j;
-		}
-	}
-	p->n--;
+	return lt_event_in_at(p->t, key, key_len, LT_DEFAULT, LT_DEFAULT, priv, ts_ns);
 }
 
 int trace_pair__end(struct trace_pair *p, const void *key, size_t key_len, uint64_t ts_ns)
 {
-	struct slot *s;
-	uint64_t begin;
-	void *priv;
+	int r = lt_event_out_at(p->t, key, key_len, ts_ns + 1);
 
-	if (!key_len || key_len > p->key_size)
-		return -EINVAL;
-	s = find(p, key, key_len);
-	if (!s->used) {
-		p->st.unmatched++;
-		return -ENOENT;
-	}
-	begin = s->begin_ns;
-	priv = s->priv;
-	erase(p, s);
-	p->st.completed++;
-	if (p->cb)
-		p->cb(key, key_len, begin, ts_ns, priv, p->ctx);
-	return 0;
+	return r < 0 ? r : 0;
+}
+
+struct foreach_ctx {
+	trace_pair_open_fn fn;
+	void *ctx;
+};
+
+static int foreach_one(const struct lt_event *e, void *ctx)
+{
+	struct foreach_ctx *f = ctx;
+	size_t len;
+	const void *key = lt_event__key(e, &len);
+
+	return f->fn(key, len, lt_event__begin_ns(e), lt_event__priv(e), f->ctx);
 }
 
 int trace_pair__foreach_open(struct trace_pair *p, trace_pair_open_fn fn, void *ctx)
 {
-	for (size_t i = 0; i < p->cap; i++) {
-		int r;
+	struct foreach_ctx f = { fn, ctx };
 
-		if (!p->s[i].used)
-			continue;
-		r = fn(p->s[i].key, p->s[i].len, p->s[i].begin_ns, p->s[i].priv, ctx);
-		if (r)
-			return r;
-	}
-	return 0;
+	return lt_tracker__foreach(p->t, foreach_one, &f);
 }
 
 void trace_pair__stats(const struct trace_pair *p, struct trace_pair_stats *out)
 {
-	*out = p->st;
-	out->in_flight = p->n;
+	struct lt_tracker_stats s;
+
+	lt_tracker__stats(p->t, &s);
+	out->tracked = s.tracked;
+	out->completed = s.completed;
+	out->replaced = s.replaced;
+	out->unmatched = s.unmatched;
+	out->in_flight = s.in_flight;
+	out->dropped = s.dropped;
 }
 
 void trace_stat__record(struct trace_stat *s, uint64_t v)

@@ -1,12 +1,14 @@
 /* Pairing and statistics for the trace analyses: the seam to liblatrack.
  *
- * STAND-IN.  The analyses call only these few functions.  At merge, the
- * pairing switches to lt_tracker (LT_CLOCK_EXPLICIT, lt_event_in_at /
- * lt_event_out_at, callback with begin/end/delay, lt_tracker__foreach for
- * never-ended begins), and struct trace_stat to lt_hist (record, count,
- * min, max, mean, stddev, percentile).  The semantics here follow the
- * tracker's header: a begin on a key in flight replaces it (newest wins),
- * an end with no begin is -ENOENT, every end calls back (threshold 0). */
+ * The analyses call only these few functions.  Pairing runs on lt_tracker
+ * in explicit-time mode (trace timestamps): a begin on a key in flight
+ * replaces it (newest wins), an end with no begin is -ENOENT, every end
+ * calls back (delay 0 included), and a begin that finds no free
+ * preallocated event is dropped and counted (-ENOSPC).
+ *
+ * STAND-IN: struct trace_stat (count, min, max, mean, stddev) is to become
+ * lt_hist (record, count, min, max, mean, stddev, percentile) when the
+ * histogram library lands. */
 #ifndef LATRACK_SRC_TRACE_PAIR_H
 #define LATRACK_SRC_TRACE_PAIR_H
 
@@ -19,11 +21,13 @@ struct trace_pair;
 typedef void (*trace_pair_fn)(const void *key, size_t key_len, uint64_t begin_ns,
 			      uint64_t end_ns, void *priv, void *ctx);
 
-/* key_size: the largest key (<= 64 bytes).  NULL with errno on failure. */
-struct trace_pair *trace_pair__new(size_t key_size, trace_pair_fn cb, void *ctx);
+/* key_size: the largest key (<= 64 bytes); max_in_flight: begins waiting
+ * for their end that fit (preallocated).  NULL with errno on failure. */
+struct trace_pair *trace_pair__new(size_t key_size, uint32_t max_in_flight, trace_pair_fn cb,
+				   void *ctx);
 void trace_pair__destroy(struct trace_pair *p); /* accepts NULL */
 
-/* 0, or 1 when it replaced a begin in flight; -EINVAL, -ENOMEM. */
+/* 0, or 1 when it replaced a begin in flight; -EINVAL, -ENOSPC (dropped). */
 int trace_pair__begin(struct trace_pair *p, const void *key, size_t key_len, uint64_t ts_ns,
 		      void *priv);
 /* 0 (callback made), -ENOENT (no begin in flight). */
@@ -35,7 +39,7 @@ typedef int (*trace_pair_open_fn)(const void *key, size_t key_len, uint64_t begi
 int trace_pair__foreach_open(struct trace_pair *p, trace_pair_open_fn fn, void *ctx);
 
 struct trace_pair_stats {
-	uint64_t tracked, completed, replaced, unmatched, in_flight;
+	uint64_t tracked, completed, replaced, unmatched, in_flight, dropped;
 };
 void trace_pair__stats(const struct trace_pair *p, struct trace_pair_stats *out);
 
