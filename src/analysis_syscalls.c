@@ -448,7 +448,7 @@ void an_syscalls__print_stats(struct an_syscalls *a, FILE *f, bool json)
 				fmt_json_str(f, th ? th->comm : "");
 				fputs(", \"syscalls\": [", f);
 			} else {
-				fputs(", ", f);
+				fputs(",", f);
 			}
 			fputs("\n    ", f);
 			row_json(f, a, r);
