@@ -65,4 +65,33 @@ void an_pairs__event(struct an_pairs *a, const struct trace_event *ev, struct ke
 /* JSON: prints `"pairs": [...]`. */
 void an_pairs__print(struct an_pairs *a, FILE *f, bool json);
 
+/* Scheduling: wake-up latency (sched_waking, or sched_wakeup when the
+ * trace has no sched_waking, and sched_wakeup_new -> the sched_switch that
+ * runs the thread) per thread and per priority, with the waker. */
+struct an_sched;
+struct an_sched *an_sched__new(struct trace_state *st, const struct report_opts *o);
+void an_sched__destroy(struct an_sched *a);
+void an_sched__event(struct an_sched *a, const struct trace_event *ev,
+		     const struct kev_class *kc);
+/* JSON: prints `"sched": {...}`. */
+void an_sched__print(struct an_sched *a, FILE *f, bool json);
+
+/* Interrupts: hard IRQ handler durations per IRQ, softirq durations and
+ * raise -> entry latency per vector. */
+struct an_irq;
+struct an_irq *an_irq__new(const struct report_opts *o);
+void an_irq__destroy(struct an_irq *a);
+void an_irq__event(struct an_irq *a, const struct trace_event *ev, const struct kev_class *kc);
+/* JSON: prints `"irq": {...}`. */
+void an_irq__print(struct an_irq *a, FILE *f, bool json);
+
+/* Block I/O: request latency (block_rq_issue -> block_rq_complete) per
+ * disk.  (I/O syscall latency: the I/O rows of `syscalls`.) */
+struct an_io;
+struct an_io *an_io__new(const struct report_opts *o);
+void an_io__destroy(struct an_io *a);
+void an_io__event(struct an_io *a, const struct trace_event *ev, const struct kev_class *kc);
+/* JSON: prints `"io": {...}`. */
+void an_io__print(struct an_io *a, FILE *f, bool json);
+
 #endif

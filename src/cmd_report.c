@@ -29,9 +29,12 @@ struct report {
 	struct trace_state *st;
 	struct an_syscalls *sys;
 	struct an_pairs *pairs;
+	struct an_sched *sched;
+	struct an_irq *irq;
+	struct an_io *io;
 	struct pair_spec spec[PAIRS_MAX];
 	int nspec;
-	bool want_stats, want_top;
+	bool want_stats, want_top, want_sched, want_irq, want_io;
 	int err;
 	struct trace_discarded disc[DISCARDED_KEPT];
 	char disc_stream[DISCARDED_KEPT][128];
@@ -74,6 +77,12 @@ static int on_event(const struct trace_event *ev, void *ctx)
 		return 0;
 	if (r->sys)
 		an_syscalls__event(r->sys, ev, kc);
+	if (r->sched)
+		an_sched__event(r->sched, ev, kc);
+	if (r->irq)
+		an_irq__event(r->irq, ev, kc);
+	if (r->io)
+		an_io__event(r->io, ev, kc);
 	trace_state__update(r->st, ev, kc);
 	return 0;
 }
@@ -169,6 +178,18 @@ static void print_report(struct report *r, FILE *f)
 			fputs(",\n", f);
 			an_syscalls__print_top(r->sys, f, true);
 		}
+		if (r->sched) {
+			fputs(",\n", f);
+			an_sched__print(r->sched, f, true);
+		}
+		if (r->irq) {
+			fputs(",\n", f);
+			an_irq__print(r->irq, f, true);
+		}
+		if (r->io) {
+			fputs(",\n", f);
+			an_io__print(r->io, f, true);
+		}
 		if (r->pairs) {
 			fputs(",\n", f);
 			an_pairs__print(r->pairs, f, true);
@@ -224,6 +245,18 @@ static void print_report(struct report *r, FILE *f)
 		fputc('\n', f);
 		an_syscalls__print_top(r->sys, f, false);
 	}
+	if (r->sched) {
+		fputc('\n', f);
+		an_sched__print(r->sched, f, false);
+	}
+	if (r->irq) {
+		fputc('\n', f);
+		an_irq__print(r->irq, f, false);
+	}
+	if (r->io) {
+		fputc('\n', f);
+		an_io__print(r->io, f, false);
+	}
 	if (r->pairs) {
 		fputc('\n', f);
 		an_pairs__print(r->pairs, f, false);
@@ -256,6 +289,11 @@ static void usage(FILE *f)
 		"  syscalls        per thread and syscall: count, min, avg, max, stddev,\n"
 		"                  return values (success, each errno)\n"
 		"  latency-top     the slowest syscalls, with thread and times\n"
+		"  sched           wake-up latency (waking -> switch-in) per thread and\n"
+		"                  priority, with the waker\n"
+		"  irq             hard IRQ durations per IRQ; softirq durations and\n"
+		"                  raise -> entry latency per vector\n"
+		"  io              block request latency (issue -> complete) per disk\n"
 		"  (with --pair and no analysis named: only the pairs)\n"
 		"\n"
 		"Options:\n"
@@ -421,9 +459,15 @@ int cmd_report(int argc, char **argv)
 			r.want_stats = true;
 		} else if (!strcmp(argv[i], "latency-top")) {
 			r.want_top = true;
+		} else if (!strcmp(argv[i], "sched")) {
+			r.want_sched = true;
+		} else if (!strcmp(argv[i], "irq")) {
+			r.want_irq = true;
+		} else if (!strcmp(argv[i], "io")) {
+			r.want_io = true;
 		} else {
 			fprintf(stderr, "latrack report: unknown analysis '%s' (known: syscalls, "
-					"latency-top)\n", argv[i]);
+					"latency-top, sched, irq, io)\n", argv[i]);
 			goto usage_err;
 		}
 	}
@@ -442,8 +486,8 @@ int cmd_report(int argc, char **argv)
 			goto usage_err;
 		}
 	}
-	if (!r.want_stats && !r.want_top && !r.nspec)
-		r.want_stats = r.want_top = true;
+	if (!r.want_stats && !r.want_top && !r.want_sched && !r.want_irq && !r.want_io && !r.nspec)
+		r.want_stats = r.want_top = r.want_sched = r.want_irq = r.want_io = true;
 	if (r.nspec) {
 		r.pairs = an_pairs__new(r.spec, r.nspec, &r.o);
 		if (!r.pairs) {
@@ -455,7 +499,14 @@ int cmd_report(int argc, char **argv)
 	r.st = trace_state__new();
 	if (r.st && (r.want_stats || r.want_top))
 		r.sys = an_syscalls__new(r.st, &r.o);
-	if (!r.st || ((r.want_stats || r.want_top) && !r.sys)) {
+	if (r.st && r.want_sched)
+		r.sched = an_sched__new(r.st, &r.o);
+	if (r.want_irq)
+		r.irq = an_irq__new(&r.o);
+	if (r.want_io)
+		r.io = an_io__new(&r.o);
+	if (!r.st || ((r.want_stats || r.want_top) && !r.sys) || (r.want_sched && !r.sched) ||
+	    (r.want_irq && !r.irq) || (r.want_io && !r.io)) {
 		fprintf(stderr, "latrack report: out of memory\n");
 		goto out;
 	}
@@ -500,6 +551,9 @@ out:
 	for (int i = 0; i < r.nspec; i++)
 		pair_spec__free(&r.spec[i]);
 	an_syscalls__destroy(r.sys);
+	an_sched__destroy(r.sched);
+	an_irq__destroy(r.irq);
+	an_io__destroy(r.io);
 	trace_state__destroy(r.st);
 	trace_source__destroy(r.src);
 	return ret;
