@@ -35,12 +35,44 @@ struct report {
 	struct pair_spec spec[PAIRS_MAX];
 	int nspec;
 	bool want_stats, want_top, want_sched, want_irq, want_io;
+	bool live;
 	int err;
 	struct trace_discarded disc[DISCARDED_KEPT];
 	char disc_stream[DISCARDED_KEPT][128];
 	size_t ndisc;
 	unsigned refreshes;
+	/* --begin / --end, resolved against the first event's time */
+	const char *begin_arg, *end_arg;
+	int64_t begin_ns, end_ns;
+	bool window_set;
 };
+
+/* A time of the trace: "+DURATION" after its first event, "HH:MM:SS[.f]"
+ * (UTC) on the first event's day, or ns since the Unix epoch. */
+static int parse_time(const char *s, int64_t first_ns, int64_t *out)
+{
+	uint64_t d;
+	unsigned h, m;
+	double sec;
+	char *end;
+	int n = 0;
+
+	if (s[0] == '+') {
+		if (lt_parse_duration(s + 1, &d))
+			return -EINVAL;
+		*out = first_ns + (int64_t)d;
+		return 0;
+	}
+	if (sscanf(s, "%u:%u:%lf%n", &h, &m, &sec, &n) == 3 && !s[n] && h < 24 && m < 60 &&
+	    sec >= 0 && sec < 61) {
+		int64_t day = first_ns - first_ns % (86400LL * 1000000000LL);
+
+		*out = day + ((int64_t)h * 3600 + m * 60) * 1000000000LL + (int64_t)(sec * 1e9 + 0.5);
+		return 0;
+	}
+	*out = (int64_t)strtoll(s, &end, 10);
+	return *end || end == s ? -EINVAL : 0;
+}
 
 bool report_opts__thread_ok(const struct report_opts *o, const struct trace_state *st,
 			    int32_t tid)
@@ -70,6 +102,21 @@ static int on_event(const struct trace_event *ev, void *ctx)
 	if (!kc) {
 		r->err = -ENOMEM;
 		return -ENOMEM;
+	}
+	if (!r->window_set) {
+		r->window_set = true;
+		if (r->begin_arg)
+			parse_time(r->begin_arg, ev->ts_ns, &r->begin_ns);
+		if (r->end_arg)
+			parse_time(r->end_arg, ev->ts_ns, &r->end_ns);
+	}
+	if ((r->begin_arg && ev->ts_ns < r->begin_ns) || (r->end_arg && ev->ts_ns > r->end_ns)) {
+		/* outside the window: the state still follows the trace */
+		if (r->end_arg && ev->ts_ns > r->end_ns && !r->live)
+			return 1; /* nothing more to measure: stop reading */
+		if (kc->kind != KEV_OTHER)
+			trace_state__update(r->st, ev, kc);
+		return 0;
 	}
 	if (r->pairs)
 		an_pairs__event(r->pairs, ev, kc);
@@ -206,6 +253,11 @@ static void print_report(struct report *r, FILE *f)
 		fprintf(f, " (%u traces merged)", ss.traces);
 	fprintf(f, "\n%llu events, %s to %s UTC (%.6f s)\n", (unsigned long long)ss.events, t1, t2,
 		(double)(ss.last_ns - ss.first_ns) / 1e9);
+	if (r->begin_arg || r->end_arg) {
+		fmt_clock(t1, sizeof(t1), r->begin_arg ? r->begin_ns : ss.first_ns);
+		fmt_clock(t2, sizeof(t2), r->end_arg ? r->end_ns : ss.last_ns);
+		fprintf(f, "Measured from %s to %s UTC (--begin/--end)\n", t1, t2);
+	}
 	if (ss.discarded_msgs) {
 		fprintf(f, "WARNING: the tracer discarded %llu events and %llu packets "
 			   "(%llu reports): its buffers were full; latencies spanning these "
@@ -303,6 +355,9 @@ static void usage(FILE *f)
 		"  --comm COMM         only threads with this command name\n"
 		"  --cpu CPU           only syscalls that ended on this CPU\n"
 		"  --min DURATION      leave out latencies below (e.g. 10us, 1.5ms)\n"
+		"  --begin TIME, --end TIME\n"
+		"                      only events in this window: +DURATION after the\n"
+		"                      first event, HH:MM:SS[.f] (UTC), or ns since epoch\n"
 		"  --max DURATION      leave out latencies above\n"
 		"  --pair NAME=BEGIN..END:FIELD[,FIELD...]\n"
 		"                      pair any two events on equal key fields (payload or\n"
@@ -354,6 +409,8 @@ int cmd_report(int argc, char **argv)
 		{ "live", required_argument, NULL, 'L' },
 		{ "pair", required_argument, NULL, 'P' },
 		{ "threshold", required_argument, NULL, 'T' },
+		{ "begin", required_argument, NULL, 'b' },
+		{ "end", required_argument, NULL, 'e' },
 		{ "help", no_argument, NULL, 'h' },
 		{ 0 },
 	};
@@ -425,6 +482,20 @@ int cmd_report(int argc, char **argv)
 		case 'T':
 			thresholds[nthr++ % PAIRS_MAX] = optarg;
 			break;
+		case 'b':
+		case 'e': {
+			int64_t t;
+
+			if (parse_time(optarg, 0, &t)) {
+				fprintf(stderr, "latrack report: --%s takes +DURATION (after the "
+						"first event, e.g. +1.5s), HH:MM:SS[.fraction] (UTC) "
+						"or ns since the epoch; got '%s'\n",
+					c == 'b' ? "begin" : "end", optarg);
+				goto usage_err;
+			}
+			*(c == 'b' ? &r.begin_arg : &r.end_arg) = optarg;
+			break;
+		}
 		case 'r':
 			refresh = strtod(optarg, &end);
 			if (*end || refresh <= 0) {
@@ -514,7 +585,8 @@ int cmd_report(int argc, char **argv)
 	ops.discarded = on_discarded;
 	ops.ctx = &r;
 	ops.verbose = verbose;
-	if (!strncmp(r.input, "net", 3) && strstr(r.input, "://")) {
+	r.live = !strncmp(r.input, "net", 3) && strstr(r.input, "://");
+	if (r.live) {
 		ops.tick = on_tick;
 		ops.tick_ns = (uint64_t)(refresh * 1e9);
 	}

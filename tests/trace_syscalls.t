@@ -42,13 +42,14 @@ if (system("babeltrace2 --version >/dev/null 2>&1") != 0) {
 # The independent model: per-TID syscall statistics from babeltrace2 text.
 sub expected {
 	my ($dir) = @_;
-	my (%cur, %open, %st, %comm, %pid, @lat);
+	my (%cur, %open, %st, %comm, %pid, @lat, $first);
 	my ($unmatched, $unknown) = (0, 0);
 	open(my $bt, '-|', 'babeltrace2', '--clock-cycles', $dir) or die "babeltrace2: $!";
 	while (my $line = <$bt>) {
 		my ($ts, $ev, $cpu, $f) =
 			$line =~ /^\[(\d+)\] \(\S+\) \S+ (\S+): \{ cpu_id = (\d+) \}, \{ ?(.*?) ?\}$/ or next;
 		$ts += 0;
+		$first //= $ts;
 		if ($ev eq 'sched_switch') {
 			my ($pt, $pc) = $f =~ /prev_comm = "(.*?)", prev_tid = (\d+)/ ? ($2, $1) : ();
 			my ($nc, $nt) = $f =~ /next_comm = "(.*?)", next_tid = (\d+)/;
@@ -91,11 +92,11 @@ sub expected {
 			$s->{min} = $d if !defined $s->{min} || $d < $s->{min};
 			$s->{max} = $d if !defined $s->{max} || $d > $s->{max};
 			$s->{ret_raw}{$ret // 0}++;
-			push @lat, [$d, $t, $name, $ret // 0];
+			push @lat, [$d, $t, $name, $ret // 0, $begin, $ts];
 		}
 	}
 	close($bt);
-	return { st => \%st, comm => \%comm, pid => \%pid, unmatched => $unmatched,
+	return { first => $first, st => \%st, comm => \%comm, pid => \%pid, unmatched => $unmatched,
 		 unknown => $unknown, never => scalar(keys %open), lat => \@lat };
 }
 
@@ -245,6 +246,16 @@ check_trace($_) for qw(simple-kernel wget-k-115043/kernel wget-k-115406/kernel c
 		my $want = grep { $_->[0] >= 1_000_000 } @{$e->{lat}};
 		is($d->{syscalls}{recorded}, $want, "--min 1ms: $want syscalls of 1 ms or more");
 	}
+}
+
+# --begin/--end: only syscalls that begin and end in the window
+{
+	my $dir = "$traces/cat-kern-ust/cat-kernel";
+	my $e = expected($dir);
+	my ($b, $en) = ($e->{first} + 10_000_000, $e->{first} + 60_000_000);
+	my $want = grep { $_->[4] >= $b && $_->[5] <= $en } @{$e->{lat}};
+	my $d = latrack_json($dir, '--begin', '+10ms', '--end', '+60ms', 'syscalls');
+	is($d->{syscalls}{recorded}, $want, "--begin +10ms --end +60ms: the $want syscalls inside") if $d;
 }
 
 print "1..$n\n";
