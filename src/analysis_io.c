@@ -13,7 +13,7 @@
 #include "stat_table.h"
 #include "trace_pair.h"
 
-#define IO_IN_FLIGHT 65536
+#define IO_IN_FLIGHT 16384
 
 struct an_io {
 	const struct report_opts *o;

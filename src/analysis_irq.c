@@ -16,7 +16,7 @@
 #include "stat_table.h"
 #include "trace_pair.h"
 
-#define IRQ_IN_FLIGHT 4096
+#define IRQ_IN_FLIGHT 1024
 #define NVEC 10
 #define MAX_CPUS 4096
 

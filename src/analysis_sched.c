@@ -17,7 +17,7 @@
 #include "stat_table.h"
 #include "trace_pair.h"
 
-#define SCHED_IN_FLIGHT 65536
+#define SCHED_IN_FLIGHT 16384
 
 struct an_sched {
 	struct trace_state *st;

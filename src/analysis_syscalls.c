@@ -21,7 +21,7 @@
 
 #define ERRS_MAX 8
 /* Syscalls waiting for their exit: one per thread at most. */
-#define SYSCALLS_IN_FLIGHT 65536
+#define SYSCALLS_IN_FLIGHT 16384
 
 struct sysrec {
 	int32_t tid;

@@ -16,9 +16,12 @@
 #include <latrack/tracker.h>
 
 struct trace_pair {
-	struct lt_tracker *t;
+	struct lt_tracker *t;  /* created at the first begin */
+	struct lt_tracker_opts o;
 	trace_pair_fn cb;
 	void *ctx;
+	int err;               /* lt_tracker__new's failure, reported by begin */
+	uint64_t early_unmatched, failed; /* before / without a tracker */
 };
 
 static void on_report(const struct lt_report *r, void *ctx)
@@ -52,11 +55,9 @@ struct trace_pair *trace_pair__new(size_t key_size, uint32_t max_in_flight, trac
 	if (!p)
 		return NULL;
 	o.callback_ctx = p;
-	p->t = lt_tracker__new(&o);
-	if (!p->t) {
-		free(p);
-		return NULL;
-	}
+	/* The tracker preallocates its events: an analysis whose events the
+	 * trace does not hold (no block_rq_* in a trace) never pays for it. */
+	p->o = o;
 	p->cb = cb;
 	p->ctx = ctx;
 	return p;
@@ -73,12 +74,26 @@ void trace_pair__destroy(struct trace_pair *p)
 int trace_pair__begin(struct trace_pair *p, const void *key, size_t key_len, uint64_t ts_ns,
 		      void *priv)
 {
+	if (!p->t) {
+		if (!p->err && !(p->t = lt_tracker__new(&p->o)))
+			p->err = -errno;
+		if (p->err) {
+			p->failed++; /* reported as dropped */
+			return p->err;
+		}
+	}
 	return lt_event_in_at(p->t, key, key_len, LT_DEFAULT, LT_DEFAULT, priv, ts_ns);
 }
 
 int trace_pair__end(struct trace_pair *p, const void *key, size_t key_len, uint64_t ts_ns)
 {
-	int r = lt_event_out_at(p->t, key, key_len, ts_ns + 1);
+	int r;
+
+	if (!p->t) {
+		p->early_unmatched++;
+		return -ENOENT;
+	}
+	r = lt_event_out_at(p->t, key, key_len, ts_ns + 1);
 
 	return r < 0 ? r : 0;
 }
@@ -101,20 +116,23 @@ int trace_pair__foreach_open(struct trace_pair *p, trace_pair_open_fn fn, void *
 {
 	struct foreach_ctx f = { fn, ctx };
 
+	if (!p->t)
+		return 0;
 	return lt_tracker__foreach(p->t, foreach_one, &f);
 }
 
 void trace_pair__stats(const struct trace_pair *p, struct trace_pair_stats *out)
 {
-	struct lt_tracker_stats s;
+	struct lt_tracker_stats s = { 0 };
 
-	lt_tracker__stats(p->t, &s);
+	if (p->t)
+		lt_tracker__stats(p->t, &s);
 	out->tracked = s.tracked;
 	out->completed = s.completed;
 	out->replaced = s.replaced;
-	out->unmatched = s.unmatched;
+	out->unmatched = s.unmatched + p->early_unmatched;
 	out->in_flight = s.in_flight;
-	out->dropped = s.dropped;
+	out->dropped = s.dropped + p->failed;
 }
 
 void trace_stat__record(struct trace_stat *s, uint64_t v)

@@ -52,8 +52,13 @@ struct trace_source {
 
 	struct trace_source_stats st;
 
+	/* plugins, kept for the source's life (the salvage probes with the
+	 * class after a failed graph is gone) */
+	const bt_plugin *ctf_plugin, *utils_plugin;
 	/* damaged traces read in part (trace_salvage) */
 	const bt_component_class_source *fs_cls;
+	const char **dirs;     /* the trace directories, or their salvage */
+	size_t bad_idx;        /* the one whose component failed */
 	char **tmpdirs;
 	char **origdirs;      /* what each tmpdir stands for */
 	size_t ntmp;
@@ -599,15 +604,16 @@ static int probe_dir(const char *dir, void *ctx)
 	return r;
 }
 
-/* DIR did not read whole: read what does, and say what was left out. */
-static int add_salvaged(struct trace_source *s, const char *name, const char *dir,
-			const bt_component_source **src)
+/* DIRS[i] did not read whole: substitute the readable part, and say what
+ * was left out.  -EINVAL when nothing reads (s->err says why). */
+static int salvage_dir(struct trace_source *s, size_t i)
 {
+	const char *dir = found_dirs[i];
 	char *note = NULL, *tmp, *w = NULL, **n;
 
 	tmp = trace_salvage(dir, probe_dir, s, &note);
 	if (!tmp)
-		return -EINVAL; /* the caller's add_source will say why */
+		return -EINVAL;
 	n = realloc(s->tmpdirs, (s->ntmp + 1) * sizeof(*n));
 	if (n)
 		s->tmpdirs = n;
@@ -620,13 +626,14 @@ static int add_salvaged(struct trace_source *s, const char *name, const char *di
 		return -ENOMEM;
 	}
 	s->tmpdirs[s->ntmp++] = tmp;
+	s->dirs[i] = tmp;
 	if (asprintf(&w, "%s%s: cannot be read whole:%s", s->warnings ? s->warnings : "", dir,
 		     note ? note : "") >= 0) {
 		free(s->warnings);
 		s->warnings = w;
 	}
 	free(note);
-	return add_source(s, s->fs_cls, name, tmp, NULL, NULL, src);
+	return 0;
 }
 
 static bool is_url(const char *in)
@@ -635,9 +642,10 @@ static bool is_url(const char *in)
 	       !strncmp(in, "net6://", 7);
 }
 
+/* Build the graph; -EAGAIN when the trace s->dirs[s->bad_idx] failed
+ * (the graph is then unusable: the caller salvages and builds again). */
 static int build_graph(struct trace_source *s, const char *input)
 {
-	const bt_plugin *ctf = NULL, *utils = NULL;
 	const bt_component_class_source *src_cls;
 	const bt_component_class_filter *mux_cls;
 	const bt_component_filter *mux = NULL;
@@ -651,20 +659,22 @@ static int build_graph(struct trace_source *s, const char *input)
 		return -ENOMEM;
 	}
 	if (s->live) {
-		src_cls = find_src(s, "ctf", "lttng-live", &ctf);
+		src_cls = find_src(s, "ctf", "lttng-live", &s->ctf_plugin);
 		if (!src_cls)
 			goto out;
 		r = add_source(s, src_cls, "live", input, "session-not-found-action", "end", &src);
 		if (r)
 			goto out;
 	} else {
-		src_cls = find_src(s, "ctf", "fs", &ctf);
+		src_cls = find_src(s, "ctf", "fs", &s->ctf_plugin);
 		if (!src_cls)
 			goto out;
 	}
-	if (bt_plugin_find("utils", BT_TRUE, BT_TRUE, BT_TRUE, BT_TRUE, BT_FALSE, &utils) !=
-		    BT_PLUGIN_FIND_STATUS_OK ||
-	    !(mux_cls = bt_plugin_borrow_filter_component_class_by_name_const(utils, "muxer"))) {
+	if ((!s->utils_plugin &&
+	     bt_plugin_find("utils", BT_TRUE, BT_TRUE, BT_TRUE, BT_TRUE, BT_FALSE,
+			    &s->utils_plugin) != BT_PLUGIN_FIND_STATUS_OK) ||
+	    !(mux_cls = bt_plugin_borrow_filter_component_class_by_name_const(s->utils_plugin,
+									      "muxer"))) {
 		take_bt_error(s, "");
 		set_err(s, "babeltrace2's utils.muxer is not installed (Debian: libbabeltrace2-0)");
 		goto out;
@@ -684,14 +694,11 @@ static int build_graph(struct trace_source *s, const char *input)
 			char name[32];
 
 			snprintf(name, sizeof(name), "src%zu", i);
-			/* a failed component leaves the graph unusable: probe
-			 * each trace on a scratch graph first */
-			if (probe_dir(found_dirs[i], s))
-				r = add_salvaged(s, name, found_dirs[i], &src);
-			else
+			r = add_source(s, src_cls, name, s->dirs[i], NULL, NULL, &src);
+			if (r == -EINVAL) {
+				s->bad_idx = i;
 				r = -EAGAIN;
-			if (r == -EAGAIN || r == -EINVAL)
-				r = add_source(s, src_cls, name, found_dirs[i], NULL, NULL, &src);
+			}
 			if (r)
 				goto out;
 			r = connect_all(s, src, mux);
@@ -715,9 +722,6 @@ static int build_graph(struct trace_source *s, const char *input)
 	}
 	r = 0;
 out:
-	/* Components keep their classes, and classes their plugins alive. */
-	bt_plugin_put_ref(ctf);
-	bt_plugin_put_ref(utils);
 	return r;
 }
 
@@ -764,7 +768,30 @@ struct trace_source *trace_source__open(const char *input, const struct trace_so
 		}
 		qsort(found_dirs, found_n, sizeof(*found_dirs), cmp_str);
 	}
-	r = build_graph(s, input);
+	if (!s->live) {
+		s->dirs = calloc(found_n, sizeof(*s->dirs));
+		if (!s->dirs) {
+			r = -ENOMEM;
+			set_err(s, "out of memory");
+			goto fail;
+		}
+		for (size_t i = 0; i < found_n; i++)
+			s->dirs[i] = found_dirs[i];
+	}
+	/* A damaged trace fails its component, and the graph with it: salvage
+	 * that trace and build again (at most once per trace). */
+	while ((r = build_graph(s, input)) == -EAGAIN) {
+		size_t i = s->bad_idx;
+
+		bt_graph_put_ref(s->graph);
+		s->graph = NULL;
+		if (s->dirs[i] != found_dirs[i] || salvage_dir(s, i)) {
+			r = -EINVAL; /* s->err says why the trace does not read */
+			break;
+		}
+		free(s->err);
+		s->err = NULL;
+	}
 	if (r)
 		goto fail;
 	goto done;
@@ -805,6 +832,9 @@ void trace_source__destroy(struct trace_source *s)
 	}
 	free(s->tmpdirs);
 	free(s->origdirs);
+	free(s->dirs);
+	bt_plugin_put_ref(s->ctf_plugin);
+	bt_plugin_put_ref(s->utils_plugin);
 	free(s->warnings);
 	free(s);
 }
