@@ -511,10 +511,13 @@ static void print_one(struct pair_rt *p, FILE *f, bool json, size_t limit)
 
 	trace_pair__stats(p->tp, &ps);
 	trace_pair__foreach_open(p->tp, collect_open, &ol);
-	qsort(ol.v, ol.n, sizeof(*ol.v), cmp_begin);
+	if (ol.n)
+		qsort(ol.v, ol.n, sizeof(*ol.v), cmp_begin);
 	if (top) {
-		memcpy(top, p->heap, p->nheap * sizeof(*top));
-		qsort(top, p->nheap, sizeof(*top), cmp_slow);
+		if (p->nheap) {
+			memcpy(top, p->heap, p->nheap * sizeof(*top));
+			qsort(top, p->nheap, sizeof(*top), cmp_slow);
+		}
 	}
 	if (json) {
 		fputs("{\"name\": ", f);

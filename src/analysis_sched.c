@@ -106,7 +106,7 @@ static void on_pair(const void *key, size_t key_len, uint64_t begin_ns, uint64_t
 
 		snprintf(it.text, 48, "%s", t ? t->comm : "");
 		snprintf(it.text + 48, 48, "%s", w ? w->comm : "");
-		it.a |= (int64_t)prio << 32;
+		it.a = (int64_t)((uint64_t)(uint32_t)tid | (uint64_t)(uint32_t)prio << 32);
 		topn__add(a->top, &it);
 	}
 }

@@ -428,7 +428,8 @@ void an_syscalls__print_stats(struct an_syscalls *a, FILE *f, bool json)
 		fputs(json ? "\"syscalls\": null" : "syscalls: out of memory\n", f);
 		return;
 	}
-	memcpy(rec, a->rec, nrec * sizeof(*rec));
+	if (nrec)
+		memcpy(rec, a->rec, nrec * sizeof(*rec));
 	sort_st = a->st;
 	qsort(rec, nrec, sizeof(*rec), cmp_rec);
 	tot = totals(a, &ntot);
@@ -538,7 +539,8 @@ void an_syscalls__print_top(struct an_syscalls *a, FILE *f, bool json)
 		return;
 	}
 	/* sort a copy: the heap goes on serving live refreshes */
-	memcpy(top, a->heap, n * sizeof(*top));
+	if (n)
+		memcpy(top, a->heap, n * sizeof(*top));
 	qsort(top, n, sizeof(*top), cmp_top);
 	if (json) {
 		fputs("\"latency_top\": [", f);

@@ -515,8 +515,9 @@ static const bt_component_class_source *find_src(struct trace_source *s, const c
 {
 	const bt_component_class_source *c;
 
-	if (bt_plugin_find(plugin, BT_TRUE, BT_TRUE, BT_TRUE, BT_TRUE, BT_FALSE, pl) !=
-	    BT_PLUGIN_FIND_STATUS_OK) {
+	/* found once (a rebuilt graph reuses it) */
+	if (!*pl && bt_plugin_find(plugin, BT_TRUE, BT_TRUE, BT_TRUE, BT_TRUE, BT_FALSE, pl) !=
+			    BT_PLUGIN_FIND_STATUS_OK) {
 		take_bt_error(s, "");
 		set_err(s, "babeltrace2's '%s' plugin is not installed (Debian: apt-get install "
 			   "libbabeltrace2-0)", plugin);
