@@ -23,6 +23,7 @@ struct report_opts {
 	int cpu;               /* -1: every CPU */
 	uint64_t min_ns;       /* latencies below are left out */
 	uint64_t max_ns;       /* latencies above are left out (0: no bound) */
+	unsigned freq;         /* --freq: bins of the distributions (0: none) */
 };
 
 /* Does this thread pass --tid / --comm? */

@@ -120,6 +120,17 @@ void an_io__print(struct an_io *a, FILE *f, bool json)
 				(unsigned long long)s->count, (unsigned long long)s->min, s->mean,
 				(unsigned long long)s->max, trace_stat__stddev(s));
 		}
+		if (a->o->freq) {
+			fputs("],\n \"freq\": [", f);
+			for (size_t i = 0; i < n; i++) {
+				char name[32];
+
+				snprintf(name, sizeof(name), "%lld,%lld", (long long)(r[i].key >> 20),
+					 (long long)(r[i].key & 0xfffff));
+				fputs(i ? ", " : "", f);
+				stat_freq_print(f, name, &r[i].stat, a->o->freq, true);
+			}
+		}
 		fputs("],\n \"top\": [", f);
 		for (size_t i = 0; i < ntop; i++)
 			fprintf(f, "%s{\"issue_ns\": %lld, \"complete_ns\": %lld, \"latency_ns\": %llu, "
@@ -147,6 +158,16 @@ void an_io__print(struct an_io *a, FILE *f, bool json)
 	}
 	if (!n)
 		fputs("  (no block request completed)\n", f);
+	if (a->o->freq) {
+		fputs("\nBlock request latency distributions\n", f);
+		for (size_t i = 0; i < n; i++) {
+			char name[32];
+
+			snprintf(name, sizeof(name), "dev %lld,%lld", (long long)(r[i].key >> 20),
+				 (long long)(r[i].key & 0xfffff));
+			stat_freq_print(f, name, &r[i].stat, a->o->freq, false);
+		}
+	}
 	if (ntop) {
 		fprintf(f, "\nTop %zu block requests\n%-18s %-18s %12s  %-10s %s\n", ntop, "Issue",
 			"Complete", "Latency(us)", "Dev", "Sector");

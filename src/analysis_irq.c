@@ -218,6 +218,15 @@ void an_irq__print(struct an_irq *a, FILE *f, bool json)
 					s->mean, (unsigned long long)s->max, trace_stat__stddev(s));
 			}
 			fputc(']', f);
+			if (a->o->freq) {
+				fprintf(f, ", \"%s_freq\": [", jname[p]);
+				for (size_t i = 0; i < n; i++) {
+					fputs(i ? ", " : "", f);
+					stat_freq_print(f, row_name(a, p, r[i].key, name, sizeof(name)),
+							&r[i].stat, a->o->freq, true);
+				}
+				fputc(']', f);
+			}
 		} else {
 			fprintf(f, "%s%s\n  %-30s %8s %12s %12s %12s %12s\n", p ? "\n" : "", title[p], "",
 				"Count", "Min", "Avg", "Max", "Stdev");
@@ -232,6 +241,9 @@ void an_irq__print(struct an_irq *a, FILE *f, bool json)
 			}
 			if (!n)
 				fputs("  (none)\n", f);
+			for (size_t i = 0; a->o->freq && i < n; i++)
+				stat_freq_print(f, row_name(a, p, r[i].key, name, sizeof(name)), &r[i].stat,
+						a->o->freq, false);
 		}
 		free(r);
 	}

@@ -18,6 +18,7 @@
 #include <string.h>
 
 #include "report_fmt.h"
+#include "stat_table.h"
 #include "trace_pair.h"
 
 #define KEY_BYTES (PAIR_MAX_FIELDS * 8)
@@ -554,7 +555,12 @@ static void print_one(struct pair_rt *p, FILE *f, bool json, size_t limit)
 			fmt_json_str(f, ol.v[i].key);
 			fputc('}', f);
 		}
-		fputs("]}", f);
+		fputs("]", f);
+		if (p->a->o->freq) {
+			fputs(",\n   \"freq\": ", f);
+			stat_freq_print(f, p->spec->name, s, p->a->o->freq, true);
+		}
+		fputs("}", f);
 		goto out;
 	}
 	fputs("Pair ", f);
@@ -596,6 +602,8 @@ static void print_one(struct pair_rt *p, FILE *f, bool json, size_t limit)
 				top[i].key);
 		}
 	}
+	if (p->a->o->freq)
+		stat_freq_print(f, p->spec->name, s, p->a->o->freq, false);
 	if (ol.n) {
 		fprintf(f, "  Never ended (first %zu):\n", ol.n < limit ? ol.n : limit);
 		for (size_t i = 0; i < ol.n && i < limit; i++) {

@@ -186,6 +186,16 @@ void an_sched__print(struct an_sched *a, FILE *f, bool json)
 			fprintf(f, "%s{\"prio\": %lld, ", i ? ", " : "", (long long)pr[i].key);
 			row_json(f, &pr[i].stat);
 		}
+		if (a->o->freq) {
+			fputs("],\n \"freq\": [", f);
+			for (size_t i = 0; i < np; i++) {
+				char name[32];
+
+				snprintf(name, sizeof(name), "prio %lld", (long long)pr[i].key);
+				fputs(i ? ", " : "", f);
+				stat_freq_print(f, name, &pr[i].stat, a->o->freq, true);
+			}
+		}
 		fputs("],\n \"top\": [", f);
 		for (size_t i = 0; i < ntop; i++) {
 			fprintf(f, "%s\n  {\"wakeup_ns\": %lld, \"switch_in_ns\": %lld, "
@@ -227,6 +237,15 @@ void an_sched__print(struct an_sched *a, FILE *f, bool json)
 		snprintf(name, sizeof(name), "prio %lld", (long long)pr[i].key);
 		fprintf(f, "  %-34s", name);
 		row_text(f, &pr[i].stat);
+	}
+	if (a->o->freq) {
+		fputs("\nWake-up latency distributions per priority\n", f);
+		for (size_t i = 0; i < np; i++) {
+			char name[32];
+
+			snprintf(name, sizeof(name), "prio %lld", (long long)pr[i].key);
+			stat_freq_print(f, name, &pr[i].stat, a->o->freq, false);
+		}
 	}
 	fprintf(f, "\nTop %zu wake-up latencies\n%-18s %-18s %12s  %-16s %7s %4s %3s  %s\n", ntop,
 		"Wake-up", "Switch-in", "Latency(us)", "Comm", "TID", "Prio", "CPU", "Waker");

@@ -17,6 +17,7 @@
 #include <string.h>
 
 #include "report_fmt.h"
+#include "stat_table.h"
 #include "trace_pair.h"
 
 #define ERRS_MAX 8
@@ -460,7 +461,17 @@ void an_syscalls__print_stats(struct an_syscalls *a, FILE *f, bool json)
 			fputs(i ? ",\n  " : "\n  ", f);
 			row_json(f, a, &tot[i]);
 		}
-		fprintf(f, "], \"recorded\": %llu, \"filtered_out\": %llu, \"unmatched_exits\": %llu, "
+		fputs("]", f);
+		if (a->o->freq) {
+			fputs(", \"freq\": [", f);
+			for (size_t i = 0; i < ntot; i++) {
+				fputs(i ? ",\n  " : "\n  ", f);
+				stat_freq_print(f, trace_state__syscall_name(a->st, tot[i].sys),
+						&tot[i].stat, a->o->freq, true);
+			}
+			fputs("]", f);
+		}
+		fprintf(f, ", \"recorded\": %llu, \"filtered_out\": %llu, \"unmatched_exits\": %llu, "
 			   "\"never_ended\": %llu, \"unknown_thread\": %llu, "
 			   "\"mismatched\": %llu, \"replaced_entries\": %llu, \"dropped\": %llu}",
 			(unsigned long long)a->recorded, (unsigned long long)a->filtered,
@@ -497,6 +508,12 @@ void an_syscalls__print_stats(struct an_syscalls *a, FILE *f, bool json)
 		"", "Count", "Min", "Avg", "Max", "Stdev", "Return values");
 	for (size_t i = 0; i < ntot; i++)
 		row_text(f, a, &tot[i]);
+	if (a->o->freq) {
+		fputs("\nSyscall latency distributions, all threads\n", f);
+		for (size_t i = 0; i < ntot; i++)
+			stat_freq_print(f, trace_state__syscall_name(a->st, tot[i].sys), &tot[i].stat,
+					a->o->freq, false);
+	}
 	fprintf(f, "\n%llu syscalls measured", (unsigned long long)a->recorded);
 	if (a->filtered)
 		fprintf(f, ", %llu left out by filters", (unsigned long long)a->filtered);

@@ -15,6 +15,7 @@
 #include "analysis.h"
 #include "cmd.h"
 #include "report_fmt.h"
+#include "trace_pair.h"
 #include "trace_source.h"
 #include "trace_state.h"
 #include "units.h"
@@ -363,6 +364,8 @@ static void usage(FILE *f)
 		"                      pair any two events on equal key fields (payload or\n"
 		"                      context, integers or strings); nested pairs of one\n"
 		"                      key pair innermost first (up to %d --pair)\n"
+		"  --freq              latency distributions (frequency histograms)\n"
+		"  --freq-resolution N bins of the distributions (default 20; implies --freq)\n"
 		"  --threshold NAME=DURATION\n"
 		"                      count the pairs NAME slower than DURATION\n"
 		"  --live URL          read an LTTng live session\n"
@@ -410,6 +413,8 @@ int cmd_report(int argc, char **argv)
 		{ "pair", required_argument, NULL, 'P' },
 		{ "threshold", required_argument, NULL, 'T' },
 		{ "begin", required_argument, NULL, 'b' },
+		{ "freq", no_argument, NULL, 'F' },
+		{ "freq-resolution", required_argument, NULL, 'R' },
 		{ "end", required_argument, NULL, 'e' },
 		{ "help", no_argument, NULL, 'h' },
 		{ 0 },
@@ -481,6 +486,18 @@ int cmd_report(int argc, char **argv)
 		}
 		case 'T':
 			thresholds[nthr++ % PAIRS_MAX] = optarg;
+			break;
+		case 'F':
+			if (!r.o.freq)
+				r.o.freq = 20;
+			break;
+		case 'R':
+			r.o.freq = (unsigned)strtoul(optarg, &end, 10);
+			if (*end || !r.o.freq || r.o.freq > 1000) {
+				fprintf(stderr, "latrack report: --freq-resolution takes a number of "
+						"bins, 1 to 1000; got '%s'\n", optarg);
+				goto usage_err;
+			}
 			break;
 		case 'b':
 		case 'e': {
@@ -567,6 +584,8 @@ int cmd_report(int argc, char **argv)
 		}
 	}
 
+	if (r.o.freq)
+		trace_stat__enable_hist();
 	r.st = trace_state__new();
 	if (r.st && (r.want_stats || r.want_top))
 		r.sys = an_syscalls__new(r.st, &r.o);
@@ -626,6 +645,7 @@ out:
 	an_sched__destroy(r.sched);
 	an_irq__destroy(r.irq);
 	an_io__destroy(r.io);
+	trace_stat__release_all();
 	trace_state__destroy(r.st);
 	trace_source__destroy(r.src);
 	return ret;

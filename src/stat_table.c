@@ -3,6 +3,8 @@
  * grows, and a binary min-heap whose root is the smallest kept. */
 #include "stat_table.h"
 
+#include "report_fmt.h"
+
 #include <stdlib.h>
 #include <string.h>
 
@@ -178,4 +180,40 @@ struct top_item *topn__sorted(const struct topn *t, size_t *n)
 	qsort(out, t->n, sizeof(*out), cmp_item);
 	*n = t->n;
 	return out;
+}
+
+void stat_freq_print(FILE *f, const char *name, const struct trace_stat *s, unsigned bins,
+		     bool json)
+{
+	uint64_t *c = calloc(bins ? bins : 1, sizeof(*c)), lo, top = 0;
+	double w;
+
+	if (!c || trace_stat__freq(s, bins, c, &lo, &w)) {
+		free(c);
+		return;
+	}
+	for (unsigned i = 0; i < bins; i++)
+		if (c[i] > top)
+			top = c[i];
+	if (json) {
+		fputs("{\"name\": ", f);
+		fmt_json_str(f, name);
+		fputs(", \"bins\": [", f);
+		for (unsigned i = 0; i < bins; i++)
+			fprintf(f, "%s{\"lo_ns\": %.0f, \"hi_ns\": %.0f, \"count\": %llu}", i ? ", " : "",
+				(double)lo + i * w, (double)lo + (i + 1) * w, (unsigned long long)c[i]);
+		fputs("]}", f);
+	} else {
+		fputs("  ", f);
+		fmt_text_str(f, name);
+		fprintf(f, ": %llu, frequency (usec)\n", (unsigned long long)s->count);
+		for (unsigned i = 0; i < bins; i++) {
+			int bar = top ? (int)((c[i] * 40 + top - 1) / top) : 0;
+
+			fprintf(f, "    %12.3f - %12.3f |%-40.*s| %llu\n", ((double)lo + i * w) / 1e3,
+				((double)lo + (i + 1) * w) / 1e3, bar,
+				"########################################", (unsigned long long)c[i]);
+		}
+	}
+	free(c);
 }

@@ -6,6 +6,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>
 
 #include "trace_pair.h"
 
@@ -40,5 +41,12 @@ bool topn__wants(const struct topn *t, uint64_t delay, int64_t begin);
 void topn__add(struct topn *t, const struct top_item *it);
 /* A copy, slowest first (malloc'ed, may be NULL when empty). */
 struct top_item *topn__sorted(const struct topn *t, size_t *n);
+
+
+/* --freq: the distribution of S in BINS equal bins, as a bar chart (text)
+ * or `{"name": NAME, "bins": [{"lo_ns", "hi_ns", "count"}...]}` (JSON).
+ * Nothing when S has no histogram. */
+void stat_freq_print(FILE *f, const char *name, const struct trace_stat *s, unsigned bins,
+		     bool json);
 
 #endif

@@ -10,9 +10,11 @@
 
 #include <errno.h>
 #include <math.h>
+#include <stdbool.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include <latrack/hist_layout.h>
 #include <latrack/tracker.h>
 
 struct trace_pair {
@@ -135,6 +137,86 @@ void trace_pair__stats(const struct trace_pair *p, struct trace_pair_stats *out)
 	out->dropped = s.dropped + p->failed;
 }
 
+/* ---- statistics (stand-in for lt_hist) ------------------------------ */
+
+static bool hist_on;
+static uint64_t **hists;
+static size_t nhists, hists_cap;
+
+void trace_stat__enable_hist(void)
+{
+	hist_on = true;
+}
+
+void trace_stat__release_all(void)
+{
+	for (size_t i = 0; i < nhists; i++)
+		free(hists[i]);
+	free(hists);
+	hists = NULL;
+	nhists = hists_cap = 0;
+}
+
+static uint64_t *hist_new(void)
+{
+	uint64_t *h;
+
+	if (nhists == hists_cap) {
+		size_t nc = hists_cap ? hists_cap * 2 : 64;
+		uint64_t **n = realloc(hists, nc * sizeof(*n));
+
+		if (!n)
+			return NULL;
+		hists = n;
+		hists_cap = nc;
+	}
+	h = calloc(LT_HIST_NR_SLOTS, sizeof(*h));
+	if (h)
+		hists[nhists++] = h;
+	return h;
+}
+
+/* The middle of bucket b (the overflow bucket: its lower edge). */
+static double bucket_mid(unsigned b)
+{
+	unsigned e, sub;
+
+	if (b < LT_HIST_SUB_COUNT)
+		return b;
+	if (b >= LT_HIST_OVERFLOW)
+		return (double)(1ull << LT_HIST_MAX_EXP);
+	e = b / LT_HIST_SUB_COUNT + LT_HIST_SUB_BITS - 1;
+	sub = b % LT_HIST_SUB_COUNT;
+	return ((double)(LT_HIST_SUB_COUNT + sub) + 0.5) * (double)(1ull << (e - LT_HIST_SUB_BITS));
+}
+
+int trace_stat__freq(const struct trace_stat *s, unsigned bins, uint64_t *counts,
+		     uint64_t *lo, double *width)
+{
+	if (!s->buckets || !bins)
+		return -ENOENT;
+	memset(counts, 0, bins * sizeof(*counts));
+	*lo = s->min;
+	*width = (double)(s->max - s->min) / bins;
+	if (*width <= 0)
+		*width = 1;
+	for (unsigned b = 0; b < LT_HIST_NR_SLOTS; b++) {
+		double m = bucket_mid(b);
+		long i;
+
+		if (!s->buckets[b])
+			continue;
+		/* a bucket's midpoint may fall outside [min, max]: clamp */
+		i = (long)((m - (double)s->min) / *width);
+		if (i < 0)
+			i = 0;
+		if (i >= (long)bins)
+			i = (long)bins - 1;
+		counts[i] += s->buckets[b];
+	}
+	return 0;
+}
+
 void trace_stat__record(struct trace_stat *s, uint64_t v)
 {
 	double d;
@@ -147,6 +229,10 @@ void trace_stat__record(struct trace_stat *s, uint64_t v)
 	d = (double)v - s->mean;
 	s->mean += d / (double)s->count;
 	s->m2 += d * ((double)v - s->mean);
+	if (hist_on && !s->buckets)
+		s->buckets = hist_new();
+	if (s->buckets)
+		s->buckets[lt_hist_bucket(v)]++;
 }
 
 double trace_stat__stddev(const struct trace_stat *s)
@@ -160,8 +246,17 @@ void trace_stat__merge(struct trace_stat *into, const struct trace_stat *from)
 
 	if (!from->count)
 		return;
+	if (from->buckets) {
+		if (!into->buckets)
+			into->buckets = hist_new();
+		for (unsigned b = 0; into->buckets && b < LT_HIST_NR_SLOTS; b++)
+			into->buckets[b] += from->buckets[b];
+	}
 	if (!into->count) {
+		uint64_t *keep = into->buckets;
+
 		*into = *from;
+		into->buckets = keep;
 		return;
 	}
 	n = (double)(into->count + from->count);

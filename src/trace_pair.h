@@ -46,11 +46,23 @@ void trace_pair__stats(const struct trace_pair *p, struct trace_pair_stats *out)
 /* Latency statistics of one class (stand-in for lt_hist). */
 struct trace_stat {
 	uint64_t count, min, max;
-	double mean, m2; /* Welford: exact enough for ns delays */
+	double mean, m2;      /* Welford: exact enough for ns delays */
+	uint64_t *buckets;    /* lt_hist layout (hist_layout.h), when enabled */
 };
+
+/* Keep a frequency histogram in every trace_stat recorded from now on
+ * (--freq).  The histograms live until trace_stat__release_all(); copies
+ * of a trace_stat share its histogram. */
+void trace_stat__enable_hist(void);
+void trace_stat__release_all(void);
 
 void trace_stat__record(struct trace_stat *s, uint64_t v);
 double trace_stat__stddev(const struct trace_stat *s); /* sample; 0 if n < 2 */
 void trace_stat__merge(struct trace_stat *into, const struct trace_stat *from);
+/* The distribution in `bins` equal bins from min to max: counts[i] of
+ * [lo + i * w, lo + (i + 1) * w), each histogram bucket counted at its
+ * midpoint (within 1.6 %).  0, or -ENOENT without a histogram. */
+int trace_stat__freq(const struct trace_stat *s, unsigned bins, uint64_t *counts,
+		     uint64_t *lo, double *width);
 
 #endif

@@ -148,5 +148,37 @@ for my $rel (qw(simple-kernel wget-k-115043/kernel wget-k-115406/kernel cat-kern
 	compare("$rel: block requests per disk", $j->{io}{disks}, 'dev', $m->{io});
 }
 
+# --freq: every distribution accounts for every sample, from min to max
+{
+	my $dir = "$traces/simple-kernel";
+	open(my $p, '-|', $latrack, 'report', '--json', '--freq-resolution', 7, $dir) or die;
+	my $out = do { local $/; <$p> };
+	close($p);
+	my $j = eval { decode_json($out) };
+	ok($j, "--freq: valid JSON") or print "# $@\n";
+	my @d = (map({ [$_, "syscall $_->{name}"] } @{$j->{syscalls}{freq}}),
+		 map({ [$_, "sched $_->{name}"] } @{$j->{sched}{freq}}),
+		 map({ [$_, "irq $_->{name}"] } @{$j->{irq}{hard_freq}}, @{$j->{irq}{soft_freq}}),
+		 map({ [$_, "io $_->{name}"] } @{$j->{io}{freq}}));
+	my %count = (map({ ("syscall $_->{name}" => $_) } @{$j->{syscalls}{total}}),
+		     map({ ("sched prio $_->{prio}" => $_) } @{$j->{sched}{priorities}}),
+		     map({ ("io $_->{dev}" => $_) } @{$j->{io}{disks}}));
+	my @bad;
+	for (@d) {
+		my ($f, $name) = @$_;
+		my $sum = 0;
+		$sum += $_->{count} for @{$f->{bins}};
+		push @bad, "$name: " . scalar(@{$f->{bins}}) . " bins" if @{$f->{bins}} != 7;
+		if (my $r = $count{$name}) {
+			push @bad, "$name: bins sum $sum != count $r->{count}" if $sum != $r->{count};
+			push @bad, "$name: from $f->{bins}[0]{lo_ns}, min $r->{min_ns}" if $f->{bins}[0]{lo_ns} != $r->{min_ns};
+			push @bad, "$name: to $f->{bins}[-1]{hi_ns}, max $r->{max_ns}"
+				if $r->{max_ns} > $r->{min_ns} && abs($f->{bins}[-1]{hi_ns} - $r->{max_ns}) > 1;
+		}
+	}
+	ok(@d > 50 && !@bad, "--freq: " . scalar(@d) . " distributions of 7 bins, each summing to its count, min to max")
+		or print map { "#   $_\n" } @bad[0 .. ($#bad < 9 ? $#bad : 9)];
+}
+
 print "1..$n\n";
 exit($failed ? 1 : 0);
