@@ -624,6 +624,8 @@ int cmd_report(int argc, char **argv)
 		fprintf(stderr, "latrack report: %s\n",
 			r.err ? strerror(-r.err) : trace_source__error(r.src));
 		trace_source__stats(r.src, &ss);
+		if (!ss.events && !r.o.json) /* no report to carry them */
+			print_warnings_text(&r, stderr, "latrack report: warning: ");
 		if (ss.events) {
 			fprintf(stderr, "latrack report: warning: the report below covers only "
 					"the %llu events read before the error\n",

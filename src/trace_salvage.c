@@ -13,6 +13,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
+#include <stdbool.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -21,6 +22,8 @@
 #include <unistd.h>
 
 #define IDX_MAGIC 0xC1F1DCC1u
+#define META_MAGIC 0x75D11D57u
+#define META_HDR 37 /* magic, uuid, checksum, content and packet sizes, ... */
 
 /* The end of the last complete packet of a stream of `size` bytes, from
  * its index; 0 when there is no usable index. */
@@ -204,5 +207,177 @@ fail:
 		closedir(d);
 	trace_salvage__remove(out);
 	errno = EINVAL;
+	return NULL;
+}
+
+/* Bytes of DIR/metadata in complete packets; -1 when it is not packetized
+ * (plain text) or cannot be read. */
+static int64_t metadata_complete(const char *path, uint64_t size)
+{
+	unsigned char h[META_HDR];
+	uint64_t off = 0;
+	uint32_t magic;
+	bool be;
+	FILE *f = fopen(path, "rb");
+
+	if (!f)
+		return -1;
+	if (fread(h, sizeof(h), 1, f) != 1) {
+		fclose(f);
+		return size ? -1 : 0;
+	}
+	memcpy(&magic, h, 4);
+	if (le32toh(magic) == META_MAGIC) {
+		be = false;
+	} else if (be32toh(magic) == META_MAGIC) {
+		be = true;
+	} else {
+		fclose(f);
+		return -1;
+	}
+	while (off + META_HDR <= size) {
+		uint32_t content, psize;
+
+		if (fseeko(f, (off_t)off, SEEK_SET) || fread(h, sizeof(h), 1, f) != 1)
+			break;
+		memcpy(&content, h + 24, 4);
+		memcpy(&psize, h + 28, 4);
+		content = be ? be32toh(content) : le32toh(content);
+		psize = be ? be32toh(psize) : le32toh(psize);
+		if (psize / 8 < META_HDR || content > psize || off + psize / 8 > size)
+			break;
+		off += psize / 8;
+	}
+	fclose(f);
+	return (int64_t)off;
+}
+
+/* Write the text of the first LEN bytes of packetized metadata FROM as
+ * plain-text metadata TO, cut after its last complete top-level
+ * declaration (packets split the text anywhere).  Bytes of text kept, or
+ * a negative errno. */
+static int64_t metadata_to_text(const char *from, uint64_t len, const char *to)
+{
+	FILE *in = fopen(from, "rb"), *out = NULL;
+	char *text = NULL;
+	size_t n = 0, keep = 0;
+	int depth = 0;
+	bool quote = false, be;
+	uint64_t off = 0;
+	unsigned char h[META_HDR];
+	int64_t r = -EIO;
+
+	if (!in)
+		return -errno;
+	text = malloc(len + 1);
+	if (!text)
+		goto done;
+	while (off + META_HDR <= len) {
+		uint32_t magic, content, psize;
+		size_t body;
+
+		if (fseeko(in, (off_t)off, SEEK_SET) || fread(h, sizeof(h), 1, in) != 1)
+			goto done;
+		memcpy(&magic, h, 4);
+		be = be32toh(magic) == META_MAGIC;
+		memcpy(&content, h + 24, 4);
+		memcpy(&psize, h + 28, 4);
+		content = be ? be32toh(content) : le32toh(content);
+		psize = be ? be32toh(psize) : le32toh(psize);
+		body = content / 8 > META_HDR ? content / 8 - META_HDR : 0;
+		if (body && fread(text + n, 1, body, in) != body)
+			goto done;
+		n += body;
+		off += psize / 8;
+	}
+	for (size_t i = 0; i < n; i++) {
+		char c = text[i];
+
+		if (quote) {
+			if (c == '\\' && i + 1 < n)
+				i++;
+			else if (c == '"')
+				quote = false;
+		} else if (c == '"') {
+			quote = true;
+		} else if (c == '{') {
+			depth++;
+		} else if (c == '}') {
+			depth--;
+		} else if (c == ';' && depth == 0) {
+			keep = i + 1;
+		}
+	}
+	out = fopen(to, "wx");
+	if (!out || fputs("/* CTF 1.8 */\n", out) < 0 || fwrite(text, 1, keep, out) != keep ||
+	    fputc('\n', out) < 0)
+		goto done;
+	r = (int64_t)keep;
+done:
+	if (out && fclose(out) && r >= 0)
+		r = -EIO;
+	fclose(in);
+	free(text);
+	return r;
+}
+
+char *trace_salvage_metadata(const char *dir_in, char **note)
+{
+	char dir[PATH_MAX], a[PATH_MAX + NAME_MAX + 16], b[PATH_MAX + NAME_MAX + 16];
+	struct stat sb;
+	int64_t ok, kept;
+	char *out;
+	DIR *d;
+	struct dirent *de;
+
+	*note = NULL;
+	errno = 0;
+	if (!realpath(dir_in, dir) || (snprintf(a, sizeof(a), "%s/metadata", dir), stat(a, &sb))) {
+		errno = 0; /* babeltrace2 will say what is wrong with it */
+		return NULL;
+	}
+	ok = metadata_complete(a, (uint64_t)sb.st_size);
+	if (ok < 0 || ok == sb.st_size) {
+		errno = 0; /* whole, or not ours to judge: libc may have set it */
+		return NULL;
+	}
+	if (ok == 0) {
+		if (asprintf(note, "%s: cut short, and not one packet of it is complete "
+				   "(%lld bytes): is LTTng still writing this trace?", a,
+			     (long long)sb.st_size) < 0)
+			*note = NULL;
+		errno = EINVAL;
+		return NULL;
+	}
+	out = make_tmp();
+	if (!out)
+		return NULL;
+	snprintf(b, sizeof(b), "%s/metadata", out);
+	kept = metadata_to_text(a, (uint64_t)ok, b);
+	if (kept <= 0)
+		goto fail;
+	d = opendir(dir);
+	while (d && (de = readdir(d))) {
+		snprintf(a, sizeof(a), "%s/%s", dir, de->d_name);
+		if (de->d_name[0] == '.' || !strcmp(de->d_name, "metadata") || stat(a, &sb) ||
+		    !S_ISREG(sb.st_mode))
+			continue;
+		snprintf(b, sizeof(b), "%s/%s", out, de->d_name);
+		if (symlink(a, b)) {
+			closedir(d);
+			goto fail;
+		}
+	}
+	if (d)
+		closedir(d);
+	snprintf(a, sizeof(a), "%s/metadata", dir);
+	if (asprintf(note, "\n  %s: cut short: read its %lld bytes of complete packets (%lld "
+			   "bytes of declarations); events of classes declared after them will "
+			   "not decode", a, (long long)ok, (long long)kept) < 0)
+		*note = NULL;
+	return out;
+fail:
+	trace_salvage__remove(out);
+	errno = EIO;
 	return NULL;
 }

@@ -15,6 +15,14 @@ typedef int (*trace_probe_fn)(const char *dir, void *ctx);
  * what was cut or left out. */
 char *trace_salvage(const char *dir, trace_probe_fn probe, void *ctx, char **note);
 
+/* LTTng writes the metadata in packets: one cut short (a copy made while
+ * LTTng was writing) makes libbabeltrace2 2.0 loop forever.  NULL with
+ * errno 0 when DIR's metadata is whole (or plain text); else a temporary
+ * directory (malloc'ed path) with the metadata's complete packets and the
+ * stream files, and *note says what was cut; NULL with errno EINVAL (and
+ * *note) when no packet is complete. */
+char *trace_salvage_metadata(const char *dir, char **note);
+
 /* Remove a directory trace_salvage made; accepts NULL. */
 void trace_salvage__remove(char *tmpdir);
 

@@ -22,7 +22,7 @@ trap 'chmod -R u+w "$tmp"; rm -rf "$tmp"' EXIT
 run() {
 	name=$1 want=$2 pat=$3
 	shift 3
-	"$L" report "$@" >"$tmp/out" 2>"$tmp/err"
+	timeout 60 "$L" report "$@" >"$tmp/out" 2>"$tmp/err"
 	rc=$?
 	[ "$rc" = "$want" ]; ok $? "$name: exit $want (got $rc)"
 	grep -q -- "$pat" "$tmp/err"; ok $? "$name: says '$pat'"
@@ -56,6 +56,14 @@ ls -d "${TMPDIR:-/tmp}"/latrack-salvage-* >/dev/null 2>&1
 cp -r "$T/simple-kernel" "$tmp/alltrunc" && chmod -R u+w "$tmp/alltrunc"
 for f in "$tmp"/alltrunc/k_*; do truncate -s 1000 "$f"; done
 run "all streams truncated" 1 "Failed to index CTF stream file" "$tmp/alltrunc"
+
+# metadata cut short (a copy made while LTTng wrote): libbabeltrace2 alone
+# would loop forever; latrack reads its complete declarations and says so
+cp -r "$T/simple-kernel" "$tmp/meta" && chmod -R u+w "$tmp/meta"
+truncate -s 100000 "$tmp/meta/metadata"
+run "metadata cut short" 1 "metadata: cut short: read its 98304 bytes of complete packets" "$tmp/meta"
+truncate -s 1000 "$tmp/meta/metadata"
+run "metadata cut inside its first packet" 1 "not one packet of it is complete" "$tmp/meta"
 
 # damaged bytes in the middle of a stream: no crash, whatever is decoded
 cp -r "$T/simple-kernel" "$tmp/corrupt" && chmod -R u+w "$tmp/corrupt"
