@@ -255,8 +255,13 @@ static void sweep(struct lt_tracker *t, struct lt_tctx *c, uint64_t now);
  * Caller holds t->lock. */
 static void ctx_release(struct lt_tracker *t, struct lt_tctx *c)
 {
-	uint32_t limbo_head = c->limbo_head, limbo_tail = c->limbo_tail;
+	uint32_t limbo_head, limbo_tail;
 
+	/* First the partial retired chain, with anything it drains from limbo
+	 * sent to the global stack: the private stack is emptied next. */
+	c->local_n = t->local_max;
+	if (c->retire_count)
+		retire_flush(t, c);
 	if (c->alloc_count)
 		push_batch(t, c->alloc_head, c->alloc_count);
 	while (c->local != NIL) {
@@ -266,8 +271,6 @@ static void ctx_release(struct lt_tracker *t, struct lt_tctx *c)
 		push_batch(t, c->local, h->dead.count);
 		c->local = next;
 	}
-	if (c->retire_count)
-		retire_flush(t, c);
 	limbo_head = c->limbo_head;
 	limbo_tail = c->limbo_tail;
 	for (int i = 0; i < CTR_NR; i++)
