@@ -26,15 +26,15 @@
  * min(k, nr_slots) ring positions, releasing the slots that expire.
  *
  * Memory (all numbers for the defaults; lt_window__stats reports them):
- *   - the window itself: sizeof(struct lt_window) = 80 bytes, always;
+ *   - the window itself: sizeof(struct lt_window) = 64 bytes, always;
  *   - while any slot holds data: a ring of nr_slots x 16 bytes = 5,856;
  *   - per slot that received data: one histogram, 9,760 bytes.
  *   A class recording continuously for an hour holds 366 slots: 3.58 MB
- *   (366 x 9,760 + 5,856 + 80 = 3,578,096 bytes), the bound.  Slot
+ *   (366 x 9,760 + 5,856 + 64 = 3,578,080 bytes), the bound.  Slot
  *   histograms are taken lazily, only for intervals that saw a value, and
  *   given back when they expire; once every slot of an idle class has
  *   expired (noticed at its next record, query-free lt_window__advance, or
- *   destroy), the ring is freed too and the class costs its 80 bytes.
+ *   destroy), the ring is freed too and the class costs its 64 bytes.
  *   Slot histograms come from a struct lt_hist_pool shared by many windows
  *   when one is given: it caps the histograms in use across all of them
  *   (a bound for the whole process) and keeps a few freed ones for reuse.
