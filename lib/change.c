@@ -7,6 +7,7 @@
 #include <stdarg.h>
 #include <stdbool.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include <latrack/change.h>
@@ -307,13 +308,20 @@ int lt_change__detect(const struct lt_hist *recent, const struct lt_hist *baseli
 		      const struct lt_change_opts *opts, const char *class_name,
 		      struct lt_change *out)
 {
-	/* Two bucket arrays of 9.7 KiB: static per thread rather than on the
-	 * stack of callers that may run on small stacks. */
-	static _Thread_local struct bucketed rb, bb;
+	/* Two bucket arrays of 9.7 KiB: on the heap, not on the stack of
+	 * callers that may run on small stacks, nor in thread-local storage
+	 * that every thread of the program would pay for. */
+	struct bucketed *b;
+	int err;
 
 	if (!recent || !baseline || !out)
 		return -EINVAL;
-	return detect(recent, baseline, opts, class_name, out, &rb, &bb);
+	b = malloc(2 * sizeof(*b));
+	if (!b)
+		return -ENOMEM;
+	err = detect(recent, baseline, opts, class_name, out, &b[0], &b[1]);
+	free(b);
+	return err;
 }
 
 int lt_change__check(const struct lt_window *w, uint64_t now_ns, const struct lt_change_opts *opts,

@@ -18,7 +18,7 @@
  * kept up to date by adding the new slot and subtracting the expired one)
  * would answer in O(1), but cost one more histogram per span and class,
  * two more passes over 1217 counters per rotation, and fix the spans in
- * advance.  Merging costs about 0.1 ms for a full hour (360 slots x 1217
+ * advance.  Merging costs about 0.17 ms for a full hour (360 slots x 1217
  * counters, see docs/HISTOGRAMS.md) and is paid only by whoever asks, at a
  * refresh rate, not per event; any span up to the ring works.
  *

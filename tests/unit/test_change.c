@@ -9,7 +9,8 @@
  *   - x2: every latency doubled (p50 and p99 double): detected in >= 99 %;
  *   - x1.1: every latency 1.1x: reported in at most 1 %;
  *   - tail x2: only the tail grows, p99 doubles, the median stays (rates
- *     printed; asserted where the data allow, see docs/HISTOGRAMS.md).
+ *     printed; asserted where the data allow, see docs/HISTOGRAMS.md);
+ *   - x1.5: every latency 1.5x (printed only: where power starts).
  * The rates are printed as TAP comments; LT_TRIALS overrides the number of
  * trials (default 1000, 200 under ASan, whose run only hunts memory
  * errors). */
@@ -21,10 +22,10 @@
 #include <latrack/change.h>
 
 enum dist { LOGNORMAL, BIMODAL, PARETO, NR_DIST };
-enum scen { STATIONARY, X2, X1_1, TAIL2, NR_SCEN };
+enum scen { STATIONARY, X2, X1_1, TAIL2, X1_5, NR_SCEN };
 
 static const char *dist_name[] = { "log-normal", "bimodal", "Pareto" };
-static const char *scen_name[] = { "stationary", "x2", "x1.1", "tail x2" };
+static const char *scen_name[] = { "stationary", "x2", "x1.1", "tail x2", "x1.5" };
 
 /* Log-normal: median 200 µs, sigma 0.5.  Its tail-x2 variant stretches
  * the upper half (sigma' = sigma + ln 2 / z_0.99) so that p99 doubles
@@ -48,7 +49,7 @@ static const char *scen_name[] = { "stationary", "x2", "x1.1", "tail x2" };
 
 static double draw(struct rng *r, enum dist d, enum scen s)
 {
-	double scale = s == X2 ? 2.0 : s == X1_1 ? 1.1 : 1.0;
+	double scale = s == X2 ? 2.0 : s == X1_1 ? 1.1 : s == X1_5 ? 1.5 : 1.0;
 
 	switch (d) {
 	case LOGNORMAL: {
@@ -87,6 +88,10 @@ struct rates {
  * every trial draws its own recent minute. */
 #define BASE_EVERY 10
 
+/* Values in the recent minute; the baseline hour has 60 times as many.
+ * LT_RECENT overrides it (the docs quote a run with 5000). */
+static int n_recent = 500;
+
 static void run(enum dist d, unsigned int trials, uint64_t seed, const struct lt_change_opts *o,
 		struct rates out[NR_SCEN], struct lt_hist *recent, struct lt_hist *base)
 {
@@ -98,12 +103,12 @@ static void run(enum dist d, unsigned int trials, uint64_t seed, const struct lt
 	for (unsigned int t = 0; t < trials; t++) {
 		if (t % BASE_EVERY == 0) {
 			lt_hist__reset(base);
-			for (int i = 0; i < 30000; i++)
+			for (int i = 0; i < 60 * n_recent; i++)
 				lt_hist__record(base, to_ns(draw(&r, d, STATIONARY)));
 		}
 		for (int s = 0; s < NR_SCEN; s++) {
 			lt_hist__reset(recent);
-			for (int i = 0; i < 500; i++)
+			for (int i = 0; i < n_recent; i++)
 				lt_hist__record(recent, to_ns(draw(&r, d, s)));
 			if (lt_change__detect(recent, base, o, "test", &c) == 1)
 				out[s].raised++;
@@ -253,16 +258,20 @@ int main(void)
 	struct lt_change_opts o = { .sz = sizeof(o) };
 	if (getenv("LT_ALPHA"))
 		o.alpha = atof(getenv("LT_ALPHA"));
+	if (getenv("LT_RECENT") && atoi(getenv("LT_RECENT")) >= 50)
+		n_recent = atoi(getenv("LT_RECENT"));
 	for (int d = 0; d < NR_DIST; d++)
 		run(d, trials, 1000 + d, &o, rt[d], recent, base);
 
-	tap_diag("%u trials per cell; recent 500 values, baseline 30,000", trials);
-	tap_diag("%-11s %-10s %8s %8s %8s", "dist", "scenario", "raised", "p50", "p99");
+	tap_diag("%u trials per cell; recent %d values, baseline %d", trials, n_recent,
+		 60 * n_recent);
+	tap_diag("%-11s %-10s %8s %8s %8s %8s", "dist", "scenario", "raised", "", "p50 moved",
+		 "p99 moved");
 	for (int d = 0; d < NR_DIST; d++)
 		for (int s = 0; s < NR_SCEN; s++)
-			tap_diag("%-11s %-10s %7.1f%% %7.1f%% %7.1f%%", dist_name[d], scen_name[s],
-				 100.0 * rt[d][s].raised / trials, 100.0 * rt[d][s].p50 / trials,
-				 100.0 * rt[d][s].p99 / trials);
+			tap_diag("%-11s %-10s %7.1f%% %8u %8.1f%% %8.1f%%", dist_name[d],
+				 scen_name[s], 100.0 * rt[d][s].raised / trials, rt[d][s].raised,
+				 100.0 * rt[d][s].p50 / trials, 100.0 * rt[d][s].p99 / trials);
 
 	for (int d = 0; d < NR_DIST; d++) {
 		ok(rt[d][STATIONARY].raised * 100 <= trials,
@@ -274,6 +283,18 @@ int main(void)
 		ok(rt[d][X1_1].raised * 100 <= trials,
 		   "%s x1.1: reported in %u of %u trials (<= 1 %%)", dist_name[d],
 		   rt[d][X1_1].raised, trials);
+	}
+	/* Tail-only doubling: ~5 of 500 values lie past p99, so power depends
+	 * on how many values the tail change moves.  Regression guards at the
+	 * measured level minus a margin (measured: 99.4 %, 97.2 %; the Pareto
+	 * exponent change is out of reach at n = 500, see the docs). */
+	if (n_recent == 500) {
+		ok(rt[LOGNORMAL][TAIL2].raised * 100 >= trials * 98,
+		   "log-normal tail x2: detected in %u of %u (>= 98 %%)", rt[LOGNORMAL][TAIL2].raised,
+		   trials);
+		ok(rt[BIMODAL][TAIL2].raised * 100 >= trials * 95,
+		   "bimodal tail x2 (slow mode doubled): detected in %u of %u (>= 95 %%)",
+		   rt[BIMODAL][TAIL2].raised, trials);
 	}
 	lt_hist__destroy(recent);
 	lt_hist__destroy(base);
