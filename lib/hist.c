@@ -176,7 +176,9 @@ uint64_t lt_hist__percentile(const struct lt_hist *h, double p)
 		return h->min;
 	if (p == 100.0)
 		return h->max;
-	rank = (uint64_t)ceil(p / 100.0 * (double)n);
+	/* n * p first: exact for integer p, so p99 of 100 values is rank 99,
+	 * not 100 (0.99 * 100 rounds up); the tiny slack covers p like 99.9. */
+	rank = (uint64_t)ceil((double)n * p / 100.0 * (1.0 - 1e-12));
 	if (rank < 1)
 		rank = 1;
 	if (rank > n)

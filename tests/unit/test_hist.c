@@ -30,7 +30,13 @@ static uint64_t exact_pct(const uint64_t *s, size_t n, double p)
 
 	if (p <= 0.0)
 		return s[0];
-	rank = (size_t)ceil(p / 100.0 * (double)n);
+	/* Nearest rank ceil(p n / 100), computed in integers (p in
+	 * ten-thousandths) so that no rounding moves a rank. */
+	{
+		uint64_t pp = (uint64_t)llround(p * 10000.0);
+
+		rank = (size_t)((pp * n + 1000000 - 1) / 1000000);
+	}
 	if (rank < 1)
 		rank = 1;
 	if (rank > n)
@@ -174,6 +180,16 @@ static void test_basics(void)
 	ok(lt_hist__bytes() <= 16384, "one histogram is %zu bytes (<= 16 KiB)", lt_hist__bytes());
 	lt_hist__record(h, 7);
 	is_u64(lt_hist__percentile(h, 50), 7, "single value: p50 is it");
+	{
+		struct lt_hist *c = lt_hist__new();
+
+		for (uint64_t v = 1; v <= 99; v++)
+			lt_hist__record(c, v);
+		lt_hist__record(c, 1000000);
+		is_u64(lt_hist__percentile(c, 99), 99,
+		       "p99 of {1..99, 1e6} is the 99th value, not the 100th");
+		lt_hist__destroy(c);
+	}
 	is_u64(lt_hist__percentile(h, 101), 0, "p > 100: 0");
 	lt_hist__record(h, 1000);
 	lt_hist__record(h, 1000000);
