@@ -33,8 +33,9 @@
  *   (366 x 9,760 + 5,856 + 64 = 3,578,080 bytes), the bound.  Slot
  *   histograms are taken lazily, only for intervals that saw a value, and
  *   given back when they expire; once every slot of an idle class has
- *   expired (noticed at its next record, query-free lt_window__advance, or
- *   destroy), the ring is freed too and the class costs its 64 bytes.
+ *   expired (noticed when its time moves: at its next record or an
+ *   lt_window__advance), the ring is freed too and the class costs its 64
+ *   bytes.
  *   Slot histograms come from a struct lt_hist_pool shared by many windows
  *   when one is given: it caps the histograms in use across all of them
  *   (a bound for the whole process) and keeps a few freed ones for reuse.

@@ -286,14 +286,15 @@ int main(void)
 	}
 	/* Tail-only doubling: ~5 of 500 values lie past p99, so power depends
 	 * on how many values the tail change moves.  Regression guards at the
-	 * measured level minus a margin (measured: 99.4 %, 97.2 %; the Pareto
-	 * exponent change is out of reach at n = 500, see the docs). */
+	 * measured level (10,000 trials: 99.4 %, 97.2 %) minus three standard
+	 * errors of a 200-trial run; the Pareto exponent change is out of
+	 * reach at n = 500, see the docs. */
 	if (n_recent == 500) {
-		ok(rt[LOGNORMAL][TAIL2].raised * 100 >= trials * 98,
-		   "log-normal tail x2: detected in %u of %u (>= 98 %%)", rt[LOGNORMAL][TAIL2].raised,
+		ok(rt[LOGNORMAL][TAIL2].raised * 100 >= trials * 97,
+		   "log-normal tail x2: detected in %u of %u (>= 97 %%)", rt[LOGNORMAL][TAIL2].raised,
 		   trials);
-		ok(rt[BIMODAL][TAIL2].raised * 100 >= trials * 95,
-		   "bimodal tail x2 (slow mode doubled): detected in %u of %u (>= 95 %%)",
+		ok(rt[BIMODAL][TAIL2].raised * 100 >= trials * 93,
+		   "bimodal tail x2 (slow mode doubled): detected in %u of %u (>= 93 %%)",
 		   rt[BIMODAL][TAIL2].raised, trials);
 	}
 	lt_hist__destroy(recent);
