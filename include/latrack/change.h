@@ -55,8 +55,9 @@
  *     (Pareto tail exponent 2 -> 1.47, ~8 more values past p99: below
  *     what 500 values can show); with 5,000 recent values all three 100 %.
  *
- * Cost: a check is two window queries (merge-on-read) plus about 200
- * incomplete-beta evaluations, well under a millisecond.
+ * Cost: a check is two window queries (merge-on-read) plus a few hundred
+ * incomplete-beta evaluations: 0.25 ms for a busy class with a full hour
+ * (bench/window).
  *
  * Concurrency: the functions keep no state; lt_change__check needs the
  * caller's exclusion on the window like any window query.  Errors: negative
