@@ -28,6 +28,7 @@ enum impl { IMPL_TRACKER, IMPL_FIXED, IMPL_TRACKER_CLOCK };
 static uint32_t reserve; /* -R: tracker reserve (0: library default) */
 static int only_threads;  /* -j: run this thread count only */
 static int no_baseline;   /* -B: skip the fixed table */
+static double last_gp_per_s;
 
 /* ---- baseline: one mutex, 4096 chained buckets, preallocated nodes ---- */
 struct fnode {
@@ -222,6 +223,7 @@ static double run_once(enum impl impl, uint64_t keys, int threads, double secs,
 
 		lt_tracker__stats(t, &st);
 		*bytes_per_event = (double)st.event_bytes * st.capacity / keys;
+		last_gp_per_s = st.epoch_advances / (t1 - t0);
 		lt_tracker__destroy(t);
 	} else {
 		*bytes_per_event = sizeof(struct fnode) + 4096.0 * sizeof(void *) / keys;
@@ -285,8 +287,8 @@ int main(int argc, char **argv)
 	if (reps < 1 || reps > 15)
 		reps = 3;
 	printf("# median of %d runs of %.2f s; pairs/s (one pair = one in + one out)\n", reps, secs);
-	printf("%-10s %-8s %14s %14s %8s %12s %10s\n", "keys", "threads", "tracker", "fixed4096",
-	       "ratio", "bytes/event", "failed");
+	printf("%-10s %-8s %14s %14s %8s %12s %10s %8s\n", "keys", "threads", "tracker", "fixed4096",
+	       "ratio", "bytes/event", "failed", "gp/s");
 	for (int ki = 0; ki < nkeys; ki++) {
 		for (int th = 1; th <= 2; th++) {
 			uint64_t e1, e2 = 0;
@@ -298,8 +300,8 @@ int main(int argc, char **argv)
 			if (!no_baseline)
 				b = median_run(IMPL_FIXED, keysets[ki], th, secs, reps, &e2, &bpe_f);
 
-			printf("%-10" PRIu64 " %-8d %14.0f %14.0f %7.2fx %12.1f %10" PRIu64 "\n",
-			       keysets[ki], th, a, b, a / b, bpe, e1 + e2);
+			printf("%-10" PRIu64 " %-8d %14.0f %14.0f %7.2fx %12.1f %10" PRIu64 " %8.0f\n",
+			       keysets[ki], th, a, b, a / b, bpe, e1 + e2, last_gp_per_s);
 			if (keysets[ki] == 1000000 && th == 1) {
 				headline = a;
 				headline_ratio = a / b;

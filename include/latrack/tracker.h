@@ -6,21 +6,27 @@
  * timeout.  It is the API of the latency_tracker kernel module, in user
  * space, lock-free and scalable:
  *
- *   - in-flight events live in liburcu's resizable lock-free hash table
- *     (cds_lfht, auto-resize): lookups and inserts take no lock and the
- *     table grows with the load;
+ *   - in-flight events live in liburcu's lock-free hash table (cds_lfht):
+ *     lookups and inserts take no lock; the table is created with as many
+ *     buckets as the pool has events (rounded up to a power of two), so its
+ *     chains stay O(1) at any load the tracker accepts (why it is not
+ *     resized: lib/tracker.c);
  *   - events are preallocated at creation and recycled through per-thread
  *     caches over a lock-free (ABA-safe) stack of batches: no malloc and no
  *     lock on the in/out path;
- *   - a removed event is recycled only after an RCU grace period, in
- *     batches of LT_TRACKER_BATCH events, by the tracker's maintenance
- *     thread (one per tracker, both clocks), off the hot path.
+ *   - a removed event is recycled only once no thread can still be looking
+ *     at it: epoch-based reclamation driven by the calling threads
+ *     themselves (membarrier as the asymmetric fence, as in urcu-memb), in
+ *     batches of LT_TRACKER_BATCH, never blocking and with no reclaimer
+ *     thread.  A thread preempted in the middle of a table operation
+ *     delays recycling (as it would delay an RCU grace period): the
+ *     reserve (opts.reserve) absorbs that.
  *
  * Clocks.  LT_CLOCK_MONOTONIC: timestamps are CLOCK_MONOTONIC nanoseconds,
  * read by the tracker (or passed by the caller with the _at variants), and
- * the maintenance thread reports timeouts every timer period.
+ * a timeout thread (one per tracker) reports timeouts every timer period.
  * LT_CLOCK_EXPLICIT: for trace replay; the caller passes every timestamp
- * with the _at variants, no thread reports anything, and timeouts fire from
+ * with the _at variants, the tracker starts no thread, and timeouts fire from
  * within the caller's calls as its time crosses each timer period: the same
  * sequence of calls gives the same callbacks in the same order, every time.
  *
@@ -44,13 +50,13 @@
  * due when the end has not come within the timeout: an lt_event_out whose
  * delay exceeds the timeout reports the timeout first (if the timer has not
  * yet), then the normal report, so the outcome does not depend on the timer's
- * period.  The maintenance thread may, when an end races the deadline within
+ * period.  The timeout thread may, when an end races the deadline within
  * its own scheduling delay, report a timeout for an end stamped just before it.
  *
  * Concurrency contract.
  *   - lt_tracker__new / lt_tracker__destroy: not concurrent with any other
  *     call on the same tracker.  Destroy waits for pending reclamation and
- *     stops the maintenance thread; events still in flight are dropped without a
+ *     stops the timeout thread; events still in flight are dropped without a
  *     callback (their priv goes to free_priv).
  *   - lt_event_in/out/get/put, lt_event__* accessors, lt_tracker__stats,
  *     lt_tracker__foreach, lt_tracker__advance: any thread, concurrently.
@@ -60,7 +66,7 @@
  *     its registration.  Calls may be made inside the caller's own RCU
  *     read-side critical sections (memb flavour).
  *   - The callback runs in the thread that called lt_event_out (normal
- *     reports), in the maintenance thread (timeouts, monotonic clock) or in the
+ *     reports), in the timeout thread (timeouts, monotonic clock) or in the
  *     thread whose call advanced time (timeouts, explicit clock).  It runs
  *     outside any RCU read-side section and may call the tracker, except
  *     lt_tracker__destroy.  Its report argument is valid only during the
@@ -141,7 +147,9 @@ struct lt_tracker_opts {
 				     events awaiting their grace period and
 				     per-thread caches.  Default: max(max_events
 				     / 4, 65536, 4 batches per CPU).  Size it
-				     for the end rate: about rate x 4 ms. */
+				     for the end rate times the longest time a
+				     caller may be preempted inside a call
+				     (65536 covers 20 M ends/s for 3 ms). */
 };
 
 /* Counters since creation; readable at any time from any thread.  Each is
@@ -157,11 +165,11 @@ struct lt_tracker_stats {
 	uint64_t in_flight;      /* tracked - completed - replaced */
 	uint64_t capacity;       /* preallocated events (max_events + reserve) */
 	uint64_t event_bytes;    /* memory per preallocated event, all included */
-	uint64_t grace_periods;  /* reclamation rounds of the maintenance thread */
+	uint64_t epoch_advances; /* reclamation epochs (each a grace period) */
 };
 
 /* Create a tracker.  NULL with errno EINVAL (bad opts), ENOMEM, or the
- * error of pthread_create for the maintenance thread. */
+ * error of pthread_create for the timeout thread. */
 LT_API struct lt_tracker *lt_tracker__new(const struct lt_tracker_opts *opts);
 
 /* Destroy; accepts NULL.  See the concurrency contract above. */

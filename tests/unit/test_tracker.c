@@ -1,6 +1,6 @@
 /* Tracker semantics: threshold, timeout then late end, get/put lifetime,
  * replace, unmatched, full, explicit-time determinism checked against a
- * reference model, monotonic timeouts from the maintenance thread, and a
+ * reference model, monotonic timeouts from the timeout thread, and a
  * multi-threaded stress test with conservation and exactly-once checks. */
 #include "tap.h"
 
@@ -375,13 +375,48 @@ static void test_monotonic_timeout(void)
 
 	is_i64(lt_event_in(t, &k, 8, LT_DEFAULT, LT_DEFAULT, (void *)1), 0, "monotonic in");
 	nanosleep(&ts, NULL);
-	is_u64(l->n, 1, "timeout reported by the maintenance thread while the event runs");
+	is_u64(l->n, 1, "timeout reported by the timeout thread while the event runs");
 	if (l->n)
 		ok(l->r[0].reason == LT_REASON_TIMEOUT && l->r[0].delay == 10000000,
 		   "timeout report: delay = 10 ms timeout");
 	is_i64(lt_event_out(t, &k, 8), 1, "late end reported");
 	if (l->n == 2)
 		ok(l->r[1].timed_out && l->r[1].delay >= 60000000, "late end: timed_out, delay >= 60 ms");
+	lt_tracker__destroy(t);
+	free(l);
+}
+
+/* A thread that ends events and exits leaves retired events in its limbo:
+ * they must come back, so the full capacity stays usable afterwards. */
+static void *churn(void *p)
+{
+	struct lt_tracker *t = p;
+
+	for (uint64_t i = 0; i < 20000; i++) {
+		uint64_t k = i % 100;
+
+		lt_event_in_at(t, &k, 8, LT_DEFAULT, LT_DEFAULT, NULL, 2 * i);
+		lt_event_out_at(t, &k, 8, 2 * i + 1);
+	}
+	return NULL;
+}
+
+static void test_thread_exit_returns_events(void)
+{
+	struct log *l = log_new();
+	struct lt_tracker *t = mk(l, LT_CLOCK_EXPLICIT, 512, 1u << 30, 0, 0, 128);
+	struct lt_tracker_stats st;
+	pthread_t th;
+	int fails = 0;
+
+	pthread_create(&th, NULL, churn, t);
+	pthread_join(th, NULL);
+	lt_tracker__stats(t, &st);
+	is_u64(st.completed, 20000, "exited thread's counters are kept");
+	for (uint64_t k = 0; k < st.capacity; k++)
+		fails += in_at(t, 1000 + k, 0, 100000 + k) != 0;
+	is_i64(fails, 0, "after the thread exited, all %" PRIu64 " events can be used", st.capacity);
+	ok(in_at(t, 99999, 0, 999999) == -ENOSPC, "and not one more");
 	lt_tracker__destroy(t);
 	free(l);
 }
@@ -532,6 +567,7 @@ int main(void)
 	test_full();
 	test_determinism();
 	test_monotonic_timeout();
+	test_thread_exit_returns_events();
 	test_stress();
 	return tap_done();
 }
