@@ -115,10 +115,12 @@ void an_io__print(struct an_io *a, FILE *f, bool json)
 			const struct trace_stat *s = &r[i].stat;
 
 			fprintf(f, "%s{\"dev\": \"%lld,%lld\", \"count\": %llu, \"min_ns\": %llu, "
-				   "\"avg_ns\": %.1f, \"max_ns\": %llu, \"stddev_ns\": %.1f}",
+				   "\"avg_ns\": %.1f, \"max_ns\": %llu, \"stddev_ns\": %.1f",
 				i ? ", " : "", (long long)(r[i].key >> 20), (long long)(r[i].key & 0xfffff),
 				(unsigned long long)s->count, (unsigned long long)s->min, s->mean,
 				(unsigned long long)s->max, trace_stat__stddev(s));
+			stat_json_percentiles(f, s);
+			fputc('}', f);
 		}
 		if (a->o->freq) {
 			fputs("],\n \"freq\": [", f);

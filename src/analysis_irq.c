@@ -213,9 +213,11 @@ void an_irq__print(struct an_irq *a, FILE *f, bool json)
 						r[i].key < NVEC ? vec_names[r[i].key] : "?");
 				}
 				fprintf(f, ", \"count\": %llu, \"min_ns\": %llu, \"avg_ns\": %.1f, "
-					   "\"max_ns\": %llu, \"stddev_ns\": %.1f}",
+					   "\"max_ns\": %llu, \"stddev_ns\": %.1f",
 					(unsigned long long)s->count, (unsigned long long)s->min,
 					s->mean, (unsigned long long)s->max, trace_stat__stddev(s));
+				stat_json_percentiles(f, s);
+				fputc('}', f);
 			}
 			fputc(']', f);
 			if (a->o->freq) {

@@ -535,12 +535,14 @@ static void print_one(struct pair_rt *p, FILE *f, bool json, size_t limit)
 		fprintf(f, "], \"count\": %llu, \"min_ns\": %llu, \"avg_ns\": %.1f, \"max_ns\": %llu, "
 			   "\"stddev_ns\": %.1f, \"threshold_ns\": %llu, \"over_threshold\": %llu, "
 			   "\"never_ended\": %zu, \"unmatched_ends\": %llu, \"missing_key\": %llu, "
-			   "\"filtered_out\": %llu, \"dropped\": %llu,\n   \"slowest\": [",
+			   "\"filtered_out\": %llu, \"dropped\": %llu",
 			(unsigned long long)s->count, (unsigned long long)s->min, s->mean,
 			(unsigned long long)s->max, trace_stat__stddev(s),
 			(unsigned long long)p->spec->threshold_ns, (unsigned long long)p->over, ol.n,
 			(unsigned long long)p->unmatched, (unsigned long long)p->missing_key,
 			(unsigned long long)p->filtered, (unsigned long long)ps.dropped);
+		stat_json_percentiles(f, s);
+		fputs(",\n   \"slowest\": [", f);
 		for (size_t i = 0; top && i < p->nheap; i++) {
 			fprintf(f, "%s{\"begin_ns\": %lld, \"end_ns\": %lld, \"latency_ns\": %llu, "
 				   "\"key\": ", i ? ", " : "", (long long)top[i].begin,

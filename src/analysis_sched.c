@@ -154,9 +154,11 @@ static void row_text(FILE *f, const struct trace_stat *s)
 static void row_json(FILE *f, const struct trace_stat *s)
 {
 	fprintf(f, "\"count\": %llu, \"min_ns\": %llu, \"avg_ns\": %.1f, \"max_ns\": %llu, "
-		   "\"stddev_ns\": %.1f}",
+		   "\"stddev_ns\": %.1f",
 		(unsigned long long)s->count, (unsigned long long)s->min, s->mean,
 		(unsigned long long)s->max, trace_stat__stddev(s));
+	stat_json_percentiles(f, s);
+	fputc('}', f);
 }
 
 void an_sched__print(struct an_sched *a, FILE *f, bool json)

@@ -414,6 +414,7 @@ static void row_json(FILE *f, const struct an_syscalls *a, const struct sysrec *
 		(unsigned long long)s->count, (unsigned long long)s->min, s->mean,
 		(unsigned long long)s->max, trace_stat__stddev(s));
 	print_rets_json(f, r);
+	stat_json_percentiles(f, s);
 	fputc('}', f);
 }
 

@@ -584,8 +584,6 @@ int cmd_report(int argc, char **argv)
 		}
 	}
 
-	if (r.o.freq)
-		trace_stat__enable_hist();
 	r.st = trace_state__new();
 	if (r.st && (r.want_stats || r.want_top))
 		r.sys = an_syscalls__new(r.st, &r.o);

@@ -217,3 +217,11 @@ void stat_freq_print(FILE *f, const char *name, const struct trace_stat *s, unsi
 	}
 	free(c);
 }
+
+void stat_json_percentiles(FILE *f, const struct trace_stat *s)
+{
+	fprintf(f, ", \"p50_ns\": %llu, \"p90_ns\": %llu, \"p99_ns\": %llu",
+		(unsigned long long)trace_stat__percentile(s, 50),
+		(unsigned long long)trace_stat__percentile(s, 90),
+		(unsigned long long)trace_stat__percentile(s, 99));
+}

@@ -43,6 +43,9 @@ void topn__add(struct topn *t, const struct top_item *it);
 struct top_item *topn__sorted(const struct topn *t, size_t *n);
 
 
+/* JSON: `, "p50_ns": N, "p90_ns": N, "p99_ns": N` from the histogram. */
+void stat_json_percentiles(FILE *f, const struct trace_stat *s);
+
 /* --freq: the distribution of S in BINS equal bins, as a bar chart (text)
  * or `{"name": NAME, "bins": [{"lo_ns", "hi_ns", "count"}...]}` (JSON).
  * Nothing when S has no histogram. */

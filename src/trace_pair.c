@@ -10,11 +10,10 @@
 
 #include <errno.h>
 #include <math.h>
-#include <stdbool.h>
 #include <stdlib.h>
 #include <string.h>
 
-#include <latrack/hist_layout.h>
+#include <latrack/hist.h>
 #include <latrack/tracker.h>
 
 struct trace_pair {
@@ -47,6 +46,11 @@ struct trace_pair *trace_pair__new(size_t key_size, uint32_t max_in_flight, trac
 		.callback = on_report,
 		.clock = LT_CLOCK_EXPLICIT,
 		.max_threads = 4,
+		/* One thread, explicit clock: few events wait for reclamation.
+		 * The library's default reserve (64 K events) would make every
+		 * pairing cost a 128 K-bucket table to build and walk. */
+		.reserve = max_in_flight / 4 > 16 * LT_TRACKER_BATCH ? max_in_flight / 4
+								      : 16 * LT_TRACKER_BATCH,
 	};
 
 	if (!key_size || key_size > 64 || !max_in_flight) {
@@ -137,84 +141,37 @@ void trace_pair__stats(const struct trace_pair *p, struct trace_pair_stats *out)
 	out->dropped = s.dropped + p->failed;
 }
 
-/* ---- statistics (stand-in for lt_hist) ------------------------------ */
+/* ---- statistics ---------------------------------------------------- */
 
-static bool hist_on;
-static uint64_t **hists;
+static struct lt_hist **hists;
 static size_t nhists, hists_cap;
-
-void trace_stat__enable_hist(void)
-{
-	hist_on = true;
-}
 
 void trace_stat__release_all(void)
 {
 	for (size_t i = 0; i < nhists; i++)
-		free(hists[i]);
+		lt_hist__destroy(hists[i]);
 	free(hists);
 	hists = NULL;
 	nhists = hists_cap = 0;
 }
 
-static uint64_t *hist_new(void)
+static struct lt_hist *hist_new(void)
 {
-	uint64_t *h;
+	struct lt_hist *h;
 
 	if (nhists == hists_cap) {
 		size_t nc = hists_cap ? hists_cap * 2 : 64;
-		uint64_t **n = realloc(hists, nc * sizeof(*n));
+		struct lt_hist **n = realloc(hists, nc * sizeof(*n));
 
 		if (!n)
 			return NULL;
 		hists = n;
 		hists_cap = nc;
 	}
-	h = calloc(LT_HIST_NR_SLOTS, sizeof(*h));
+	h = lt_hist__new();
 	if (h)
 		hists[nhists++] = h;
 	return h;
-}
-
-/* The middle of bucket b (the overflow bucket: its lower edge). */
-static double bucket_mid(unsigned b)
-{
-	unsigned e, sub;
-
-	if (b < LT_HIST_SUB_COUNT)
-		return b;
-	if (b >= LT_HIST_OVERFLOW)
-		return (double)(1ull << LT_HIST_MAX_EXP);
-	e = b / LT_HIST_SUB_COUNT + LT_HIST_SUB_BITS - 1;
-	sub = b % LT_HIST_SUB_COUNT;
-	return ((double)(LT_HIST_SUB_COUNT + sub) + 0.5) * (double)(1ull << (e - LT_HIST_SUB_BITS));
-}
-
-int trace_stat__freq(const struct trace_stat *s, unsigned bins, uint64_t *counts,
-		     uint64_t *lo, double *width)
-{
-	if (!s->buckets || !bins)
-		return -ENOENT;
-	memset(counts, 0, bins * sizeof(*counts));
-	*lo = s->min;
-	*width = (double)(s->max - s->min) / bins;
-	if (*width <= 0)
-		*width = 1;
-	for (unsigned b = 0; b < LT_HIST_NR_SLOTS; b++) {
-		double m = bucket_mid(b);
-		long i;
-
-		if (!s->buckets[b])
-			continue;
-		/* a bucket's midpoint may fall outside [min, max]: clamp */
-		i = (long)((m - (double)s->min) / *width);
-		if (i < 0)
-			i = 0;
-		if (i >= (long)bins)
-			i = (long)bins - 1;
-		counts[i] += s->buckets[b];
-	}
-	return 0;
 }
 
 void trace_stat__record(struct trace_stat *s, uint64_t v)
@@ -229,10 +186,10 @@ void trace_stat__record(struct trace_stat *s, uint64_t v)
 	d = (double)v - s->mean;
 	s->mean += d / (double)s->count;
 	s->m2 += d * ((double)v - s->mean);
-	if (hist_on && !s->buckets)
-		s->buckets = hist_new();
-	if (s->buckets)
-		s->buckets[lt_hist_bucket(v)]++;
+	if (!s->h)
+		s->h = hist_new(); /* ENOMEM: no distribution, the rest stays exact */
+	if (s->h)
+		lt_hist__record(s->h, v);
 }
 
 double trace_stat__stddev(const struct trace_stat *s)
@@ -246,17 +203,17 @@ void trace_stat__merge(struct trace_stat *into, const struct trace_stat *from)
 
 	if (!from->count)
 		return;
-	if (from->buckets) {
-		if (!into->buckets)
-			into->buckets = hist_new();
-		for (unsigned b = 0; into->buckets && b < LT_HIST_NR_SLOTS; b++)
-			into->buckets[b] += from->buckets[b];
+	if (from->h) {
+		if (!into->h)
+			into->h = hist_new();
+		if (into->h)
+			lt_hist__merge(into->h, from->h);
 	}
 	if (!into->count) {
-		uint64_t *keep = into->buckets;
+		struct lt_hist *keep = into->h;
 
 		*into = *from;
-		into->buckets = keep;
+		into->h = keep;
 		return;
 	}
 	n = (double)(into->count + from->count);
@@ -268,4 +225,50 @@ void trace_stat__merge(struct trace_stat *into, const struct trace_stat *from)
 		into->min = from->min;
 	if (from->max > into->max)
 		into->max = from->max;
+}
+
+uint64_t trace_stat__percentile(const struct trace_stat *s, double p)
+{
+	return s->h ? lt_hist__percentile(s->h, p) : 0;
+}
+
+struct freq_ctx {
+	const struct trace_stat *s;
+	unsigned bins;
+	uint64_t *counts;
+	double width;
+};
+
+static int freq_bucket(uint64_t low, uint64_t high, uint64_t count, void *ctx)
+{
+	struct freq_ctx *f = ctx;
+	/* the bucket's midpoint, clamped to [min, max] (overflow: its edge) */
+	double m = high == UINT64_MAX ? (double)low : (double)low + (double)(high - low) / 2;
+	long i;
+
+	if (m < (double)f->s->min)
+		m = (double)f->s->min;
+	if (m > (double)f->s->max)
+		m = (double)f->s->max;
+	i = (long)((m - (double)f->s->min) / f->width);
+	if (i >= (long)f->bins)
+		i = (long)f->bins - 1;
+	f->counts[i] += count;
+	return 0;
+}
+
+int trace_stat__freq(const struct trace_stat *s, unsigned bins, uint64_t *counts,
+		     uint64_t *lo, double *width)
+{
+	struct freq_ctx f = { s, bins, counts, 0 };
+
+	if (!s->h || !bins)
+		return -ENOENT;
+	memset(counts, 0, bins * sizeof(*counts));
+	*lo = s->min;
+	f.width = (double)(s->max - s->min) / bins;
+	if (f.width <= 0)
+		f.width = 1;
+	*width = f.width;
+	return lt_hist__foreach_bucket(s->h, freq_bucket, &f);
 }

@@ -6,9 +6,11 @@
  * calls back (delay 0 included), and a begin that finds no free
  * preallocated event is dropped and counted (-ENOSPC).
  *
- * STAND-IN: struct trace_stat (count, min, max, mean, stddev) is to become
- * lt_hist (record, count, min, max, mean, stddev, percentile) when the
- * histogram library lands. */
+ * Statistics: struct trace_stat keeps the exact count, min, max, mean and
+ * sample standard deviation (Welford), as the LTTng analyses reported them,
+ * and an lt_hist (liblatrack's shared histogram) for percentiles and the
+ * --freq distributions.
+ */
 #ifndef LATRACK_SRC_TRACE_PAIR_H
 #define LATRACK_SRC_TRACE_PAIR_H
 
@@ -43,22 +45,23 @@ struct trace_pair_stats {
 };
 void trace_pair__stats(const struct trace_pair *p, struct trace_pair_stats *out);
 
-/* Latency statistics of one class (stand-in for lt_hist). */
+/* Latency statistics of one class. */
+struct lt_hist;
 struct trace_stat {
 	uint64_t count, min, max;
 	double mean, m2;      /* Welford: exact enough for ns delays */
-	uint64_t *buckets;    /* lt_hist layout (hist_layout.h), when enabled */
+	struct lt_hist *h;    /* the distribution, from the first record */
 };
 
-/* Keep a frequency histogram in every trace_stat recorded from now on
- * (--freq).  The histograms live until trace_stat__release_all(); copies
- * of a trace_stat share its histogram. */
-void trace_stat__enable_hist(void);
+/* The histograms live until trace_stat__release_all(); copies of a
+ * trace_stat share its histogram. */
 void trace_stat__release_all(void);
 
 void trace_stat__record(struct trace_stat *s, uint64_t v);
 double trace_stat__stddev(const struct trace_stat *s); /* sample; 0 if n < 2 */
 void trace_stat__merge(struct trace_stat *into, const struct trace_stat *from);
+/* p in [0, 100], from the histogram (within 1.6 %); 0 when empty. */
+uint64_t trace_stat__percentile(const struct trace_stat *s, double p);
 /* The distribution in `bins` equal bins from min to max: counts[i] of
  * [lo + i * w, lo + (i + 1) * w), each histogram bucket counted at its
  * midpoint (within 1.6 %).  0, or -ENOENT without a histogram. */

@@ -153,6 +153,7 @@ sub check_trace {
 	is($s->{never_ended}, $e->{never}, "$rel: entries without exit");
 	is($s->{unknown_thread}, $e->{unknown}, "$rel: syscall events before the CPU's first sched_switch");
 	is($d->{discarded}{events}, 0, "$rel: no discarded events (none in this trace)");
+	is($s->{dropped}, 0, "$rel: no syscall entry dropped by the tracker");
 
 	my %got;
 	for my $t (@{$s->{threads}}) {
@@ -194,6 +195,26 @@ sub check_trace {
 	ok($bad == 0 && $got_pairs == $want_pairs,
 	   "$rel: $want_pairs (tid, syscall) rows: count, min, max, avg, stddev, return values all equal")
 		or diag(@badmsg[0 .. ($#badmsg < 9 ? $#badmsg : 9)], "rows: got $got_pairs, want $want_pairs");
+
+	# percentiles (lt_hist): within 1/64 of the exact nearest-rank value
+	my %vals;
+	push @{$vals{"$_->[1] $_->[2]"}}, $_->[0] for @{$e->{lat}};
+	my ($pc, @pbad) = (0);
+	for my $k (sort keys %vals) {
+		my ($tid, $name) = split / /, $k;
+		my $g = $got{$tid}{$name} or next;
+		my @v = sort { $a <=> $b } @{$vals{$k}};
+		for my $p (50, 90, 99) {
+			my $rank = int($p / 100 * @v + 0.999999999);
+			$rank = 1 if $rank < 1;
+			my $x = $v[$rank - 1];
+			my $gv = $g->{"p${p}_ns"};
+			$pc++;
+			push @pbad, "tid $tid $name p$p: $gv vs exact $x" if abs($gv - $x) > $x / 64 + 1;
+		}
+	}
+	ok(!@pbad, "$rel: $pc percentiles (p50, p90, p99) within 1/64 of the exact values")
+		or print map { "#   $_\n" } @pbad[0 .. ($#pbad < 9 ? $#pbad : 9)];
 
 	# the read syscalls of the busiest reader, spelled out
 	my ($rt) = sort { ($e->{st}{$b}{read}{count} // 0) <=> ($e->{st}{$a}{read}{count} // 0) || $a <=> $b }
