@@ -14,6 +14,8 @@
 
 #define REPORT_MAX_TIDS 64
 
+struct an_windows;
+
 struct report_opts {
 	bool json;
 	unsigned limit;        /* rows of latency-top (default 10) */
@@ -24,6 +26,10 @@ struct report_opts {
 	uint64_t min_ns;       /* latencies below are left out */
 	uint64_t max_ns;       /* latencies above are left out (0: no bound) */
 	unsigned freq;         /* --freq: bins of the distributions (0: none) */
+	/* `windows`: where the analyses also send each latency (NULL: off),
+	 * and its spans (0: defaults) */
+	struct an_windows *windows;
+	uint64_t win_slot_ns, win_recent_ns, win_baseline_ns;
 };
 
 /* Does this thread pass --tid / --comm? */
@@ -94,5 +100,18 @@ void an_io__destroy(struct an_io *a);
 void an_io__event(struct an_io *a, const struct trace_event *ev, const struct kev_class *kc);
 /* JSON: prints `"io": {...}`. */
 void an_io__print(struct an_io *a, FILE *f, bool json);
+
+/* Rolling windows and change records in trace time (see
+ * analysis_windows.c): syscalls (by name) and pairs record into them. */
+struct an_windows *an_windows__new(const struct report_opts *o);
+void an_windows__destroy(struct an_windows *a);
+/* -EINVAL with a message when the spans do not fit the slots. */
+int an_windows__check_opts(const struct report_opts *o, char *err, size_t len);
+void an_windows__record(struct an_windows *a, const char *name, uint64_t delay_ns,
+			uint64_t end_ns);
+/* The last check, at the end of the trace (once). */
+void an_windows__finish(struct an_windows *a);
+/* JSON: prints `"windows": {...}`. */
+void an_windows__print(struct an_windows *a, FILE *f, bool json);
 
 #endif

@@ -303,6 +303,8 @@ static void on_pair(const void *key, size_t key_len, uint64_t begin_ns, uint64_t
 		return;
 	}
 	trace_stat__record(&p->stat, d);
+	if (p->a->o->windows)
+		an_windows__record(p->a->o->windows, p->spec->name, d, end_ns);
 	if (p->spec->threshold_ns && d > p->spec->threshold_ns)
 		p->over++;
 	ptop_add(p, d, (int64_t)begin_ns, (int64_t)end_ns, key);

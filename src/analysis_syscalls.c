@@ -262,6 +262,9 @@ static void on_pair(const void *key, size_t key_len, uint64_t begin_ns, uint64_t
 	}
 	a->recorded++;
 	trace_stat__record(&r->stat, delay);
+	if (a->o->windows)
+		an_windows__record(a->o->windows, trace_state__syscall_name(a->st, sys), delay,
+				   end_ns);
 	count_ret(r, a->cur_ret);
 	memset(&t, 0, sizeof(t));
 	t.delay = delay;

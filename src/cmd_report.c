@@ -35,7 +35,8 @@ struct report {
 	struct an_io *io;
 	struct pair_spec spec[PAIRS_MAX];
 	int nspec;
-	bool want_stats, want_top, want_sched, want_irq, want_io;
+	bool want_stats, want_top, want_sched, want_irq, want_io, want_windows;
+	bool want_windows_sys;  /* syscalls measured for the windows only */
 	bool live;
 	int err;
 	struct trace_discarded disc[DISCARDED_KEPT];
@@ -242,6 +243,10 @@ static void print_report(struct report *r, FILE *f)
 			fputs(",\n", f);
 			an_pairs__print(r->pairs, f, true);
 		}
+		if (r->o.windows) {
+			fputs(",\n", f);
+			an_windows__print(r->o.windows, f, true);
+		}
 		fputs("}\n", f);
 		fflush(f);
 		return;
@@ -314,6 +319,10 @@ static void print_report(struct report *r, FILE *f)
 		fputc('\n', f);
 		an_pairs__print(r->pairs, f, false);
 	}
+	if (r->o.windows) {
+		fputc('\n', f);
+		an_windows__print(r->o.windows, f, false);
+	}
 	fflush(f);
 }
 
@@ -347,6 +356,8 @@ static void usage(FILE *f)
 		"  irq             hard IRQ durations per IRQ; softirq durations and\n"
 		"                  raise -> entry latency per vector\n"
 		"  io              block request latency (issue -> complete) per disk\n"
+		"  windows         rolling windows and change records in trace time, of the\n"
+		"                  syscalls (by name) and the pairs (not in the default set)\n"
 		"  (with --pair and no analysis named: only the pairs)\n"
 		"\n"
 		"Options:\n"
@@ -366,6 +377,9 @@ static void usage(FILE *f)
 		"                      key pair innermost first (up to %d --pair)\n"
 		"  --freq              latency distributions (frequency histograms)\n"
 		"  --freq-resolution N bins of the distributions (default 20; implies --freq)\n"
+		"  --slot D, --recent D, --baseline D\n"
+		"                      windows: slot length (default 10s), the recent span\n"
+		"                      (6 slots) and the baseline before it (60 x recent)\n"
 		"  --threshold NAME=DURATION\n"
 		"                      count the pairs NAME slower than DURATION\n"
 		"  --live URL          read an LTTng live session\n"
@@ -414,6 +428,9 @@ int cmd_report(int argc, char **argv)
 		{ "threshold", required_argument, NULL, 'T' },
 		{ "begin", required_argument, NULL, 'b' },
 		{ "freq", no_argument, NULL, 'F' },
+		{ "slot", required_argument, NULL, 'S' },
+		{ "recent", required_argument, NULL, 'E' },
+		{ "baseline", required_argument, NULL, 'B' },
 		{ "freq-resolution", required_argument, NULL, 'R' },
 		{ "end", required_argument, NULL, 'e' },
 		{ "help", no_argument, NULL, 'h' },
@@ -487,6 +504,20 @@ int cmd_report(int argc, char **argv)
 		case 'T':
 			thresholds[nthr++ % PAIRS_MAX] = optarg;
 			break;
+		case 'S':
+		case 'E':
+		case 'B':
+			if (lt_parse_duration(optarg, c == 'S' ? &r.o.win_slot_ns
+						   : c == 'E' ? &r.o.win_recent_ns
+							      : &r.o.win_baseline_ns) ||
+			    !(c == 'S' ? r.o.win_slot_ns : c == 'E' ? r.o.win_recent_ns
+								    : r.o.win_baseline_ns)) {
+				fprintf(stderr, "latrack report: --%s takes a duration (> 0), e.g. "
+						"10ms; got '%s'\n",
+					c == 'S' ? "slot" : c == 'E' ? "recent" : "baseline", optarg);
+				goto usage_err;
+			}
+			break;
 		case 'F':
 			if (!r.o.freq)
 				r.o.freq = 20;
@@ -553,9 +584,11 @@ int cmd_report(int argc, char **argv)
 			r.want_irq = true;
 		} else if (!strcmp(argv[i], "io")) {
 			r.want_io = true;
+		} else if (!strcmp(argv[i], "windows")) {
+			r.want_windows = true;
 		} else {
 			fprintf(stderr, "latrack report: unknown analysis '%s' (known: syscalls, "
-					"latency-top, sched, irq, io)\n", argv[i]);
+					"latency-top, sched, irq, io, windows)\n", argv[i]);
 			goto usage_err;
 		}
 	}
@@ -574,8 +607,24 @@ int cmd_report(int argc, char **argv)
 			goto usage_err;
 		}
 	}
-	if (!r.want_stats && !r.want_top && !r.want_sched && !r.want_irq && !r.want_io && !r.nspec)
+	if (!r.want_stats && !r.want_top && !r.want_sched && !r.want_irq && !r.want_io &&
+	    !r.want_windows && !r.nspec)
 		r.want_stats = r.want_top = r.want_sched = r.want_irq = r.want_io = true;
+	if (r.want_windows) {
+		char msg[256];
+
+		if (an_windows__check_opts(&r.o, msg, sizeof(msg))) {
+			fprintf(stderr, "latrack report: %s\n", msg);
+			goto usage_err;
+		}
+		r.o.windows = an_windows__new(&r.o);
+		if (!r.o.windows) {
+			fprintf(stderr, "latrack report: out of memory\n");
+			goto out;
+		}
+		/* the windows see what the syscalls analysis measures */
+		r.want_windows_sys = !r.want_stats && !r.want_top && !r.nspec;
+	}
 	if (r.nspec) {
 		r.pairs = an_pairs__new(r.spec, r.nspec, &r.o);
 		if (!r.pairs) {
@@ -585,7 +634,7 @@ int cmd_report(int argc, char **argv)
 	}
 
 	r.st = trace_state__new();
-	if (r.st && (r.want_stats || r.want_top))
+	if (r.st && (r.want_stats || r.want_top || r.want_windows_sys))
 		r.sys = an_syscalls__new(r.st, &r.o);
 	if (r.st && r.want_sched)
 		r.sched = an_sched__new(r.st, &r.o);
@@ -593,7 +642,7 @@ int cmd_report(int argc, char **argv)
 		r.irq = an_irq__new(&r.o);
 	if (r.want_io)
 		r.io = an_io__new(&r.o);
-	if (!r.st || ((r.want_stats || r.want_top) && !r.sys) || (r.want_sched && !r.sched) ||
+	if (!r.st || ((r.want_stats || r.want_top || r.want_windows_sys) && !r.sys) || (r.want_sched && !r.sched) ||
 	    (r.want_irq && !r.irq) || (r.want_io && !r.io)) {
 		fprintf(stderr, "latrack report: out of memory\n");
 		goto out;
@@ -632,6 +681,8 @@ int cmd_report(int argc, char **argv)
 		}
 		goto out;
 	}
+	if (r.o.windows)
+		an_windows__finish(r.o.windows);
 	print_report(&r, stdout);
 	ret = 0;
 	goto out;
@@ -639,6 +690,7 @@ usage_err:
 	ret = 2;
 out:
 	an_pairs__destroy(r.pairs);
+	an_windows__destroy(r.o.windows);
 	for (int i = 0; i < r.nspec; i++)
 		pair_spec__free(&r.spec[i]);
 	an_syscalls__destroy(r.sys);

@@ -1,16 +1,50 @@
 /* Output helpers for reports: see report_fmt.h. */
 #include "report_fmt.h"
 
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+
+/* Length of the valid UTF-8 sequence at p (2 to 4 bytes), 0 if none.
+ * Overlong forms, surrogates and C1 controls (U+0080..U+009F, terminal
+ * commands) count as invalid. */
+static size_t utf8_len(const unsigned char *p)
+{
+	size_t n;
+	uint32_t c;
+
+	if (p[0] >= 0xc2 && p[0] <= 0xdf) {
+		n = 2;
+		c = p[0] & 0x1fu;
+	} else if (p[0] >= 0xe0 && p[0] <= 0xef) {
+		n = 3;
+		c = p[0] & 0x0fu;
+	} else if (p[0] >= 0xf0 && p[0] <= 0xf4) {
+		n = 4;
+		c = p[0] & 0x07u;
+	} else {
+		return 0;
+	}
+	for (size_t i = 1; i < n; i++) {
+		if ((p[i] & 0xc0) != 0x80)
+			return 0;
+		c = c << 6 | (p[i] & 0x3fu);
+	}
+	if ((n == 3 && c < 0x800) || (n == 4 && (c < 0x10000 || c > 0x10ffff)) ||
+	    (c >= 0xd800 && c <= 0xdfff) || c < 0xa0)
+		return 0;
+	return n;
+}
 
 void fmt_json_str(FILE *f, const char *s)
 {
 	const unsigned char *p = (const unsigned char *)s;
 
 	fputc('"', f);
-	for (; p && *p; p++) {
+	while (p && *p) {
+		size_t n;
+
 		switch (*p) {
 		case '"': fputs("\\\"", f); break;
 		case '\\': fputs("\\\\", f); break;
@@ -18,13 +52,20 @@ void fmt_json_str(FILE *f, const char *s)
 		case '\t': fputs("\\t", f); break;
 		case '\r': fputs("\\r", f); break;
 		default:
-			/* control bytes and non-ASCII: a trace's strings are
-			 * not guaranteed to be UTF-8, so keep JSON valid */
+			if (*p >= 0x80 && (n = utf8_len(p))) {
+				fwrite(p, 1, n, f); /* valid UTF-8 as it is */
+				p += n;
+				continue;
+			}
+			/* control bytes, and bytes that are not UTF-8 (a
+			 * trace's strings may be Latin-1: the byte's code point
+			 * is the best guess), keep the JSON valid */
 			if (*p < 0x20 || *p >= 0x7f)
 				fprintf(f, "\\u%04x", *p);
 			else
 				fputc(*p, f);
 		}
+		p++;
 	}
 	fputc('"', f);
 }
@@ -32,22 +73,34 @@ void fmt_json_str(FILE *f, const char *s)
 void fmt_text_buf(char *buf, size_t len, const char *s)
 {
 	const unsigned char *p = (const unsigned char *)s;
-	size_t o = 0;
+	size_t o = 0, n;
 
 	if (!len)
 		return;
-	for (; p && *p && o + 1 < len; p++) {
-		if (*p == '\\' && o + 2 < len) {
+	while (p && *p && o + 1 < len) {
+		if (*p >= 0x80 && (n = utf8_len(p))) {
+			if (o + n >= len)
+				break;
+			memcpy(buf + o, p, n); /* printable UTF-8 as it is */
+			o += n;
+			p += n;
+			continue;
+		}
+		if (*p == '\\') {
+			if (o + 2 >= len)
+				break;
 			buf[o++] = '\\';
 			buf[o++] = '\\';
-		} else if ((*p < 0x20 || *p >= 0x7f) && o + 4 < len) {
+		} else if (*p < 0x20 || *p >= 0x7f) {
+			/* control bytes (escape sequences) and stray bytes */
+			if (o + 4 >= len)
+				break;
 			snprintf(buf + o, 5, "\\x%02x", *p);
 			o += 4;
-		} else if (*p >= 0x20 && *p < 0x7f && *p != '\\') {
-			buf[o++] = (char)*p;
 		} else {
-			break;
+			buf[o++] = (char)*p;
 		}
+		p++;
 	}
 	buf[o] = '\0';
 }

@@ -40,6 +40,7 @@ live_pid=
 cleanup() {
 	lttng destroy "$sess" >/dev/null 2>&1
 	lttng destroy "${sess}live" >/dev/null 2>&1
+	lttng destroy "${sess}w" >/dev/null 2>&1
 	[ -n "$live_pid" ] && kill "$live_pid" 2>/dev/null
 	[ -n "$relayd_pid" ] && kill "$relayd_pid" 2>/dev/null
 	[ -n "$sessd_pid" ] && kill "$sessd_pid" 2>/dev/null && wait "$sessd_pid" 2>/dev/null
@@ -82,9 +83,29 @@ static void ms(int n)
 
 /* ids 0..4: 10, 20, 30, 40, 50 ms; id 100: 40 ms holding a nested 10 ms;
  * then argv[1] spam begins (ids from 1000000) to overflow the buffers. */
+static void spin_us(int us)
+{
+	struct timespec a, b;
+
+	clock_gettime(CLOCK_MONOTONIC, &a);
+	do
+		clock_gettime(CLOCK_MONOTONIC, &b);
+	while ((b.tv_sec - a.tv_sec) * 1000000000L + (b.tv_nsec - a.tv_nsec) < us * 1000L);
+}
+
 int main(int argc, char **argv)
 {
 	int spam = argc > 1 ? atoi(argv[1]) : 0;
+
+	if (argc > 2) { /* "shift": 3000 fast pairs, then 3000 of 20 us */
+		for (int i = 0; i < 6000; i++) {
+			lttng_ust_tracepoint(latrack_test, begin, i, "shift");
+			if (i >= 3000)
+				spin_us(20);
+			lttng_ust_tracepoint(latrack_test, end, i, "shift");
+		}
+		return 0;
+	}
 
 	for (int i = 0; i < 5; i++) {
 		lttng_ust_tracepoint(latrack_test, begin, i, "req");
@@ -154,6 +175,25 @@ perl -MJSON::PP -e '
 	print map { "# $_\n" } @fail;
 	exit(@fail ? 1 : 0);' "$want_disc" <"$tmp/off.json"
 ok $? "pairs: 7 delays as slept; discarded events = babeltrace2's sum ($want_disc)"
+
+# windows: a latency shift in the middle of a trace gives a change record
+lttng create "${sess}w" --output="$tmp/shift" >/dev/null &&
+	lttng enable-channel -u big --subbuf-size=1M --num-subbuf=8 -s "${sess}w" >/dev/null &&
+	lttng enable-event -u -c big 'latrack_test:*' -s "${sess}w" >/dev/null &&
+	lttng start "${sess}w" >/dev/null &&
+	"$tmp/app" 0 shift && lttng stop "${sess}w" >/dev/null 2>&1
+lttng destroy "${sess}w" >/dev/null 2>&1
+"$L" report --json "$tmp/shift" --pair 'shift=latrack_test:begin..latrack_test:end:id' windows \
+	--slot 1ms --recent 5ms --baseline 50ms >"$tmp/shift.json" 2>"$tmp/shift.err"
+perl -MJSON::PP -e 'local $/; my $d = decode_json(<STDIN>); my $w = $d->{windows};
+	my $p = $d->{pairs}[0];
+	print "# pairs: $p->{count}, discarded: $d->{discarded}{events}; changes: ",
+		scalar(@{$w->{changes}}), "\n";
+	print "# $_->{text}\n" for @{$w->{changes}};
+	my @rose = grep { $_->{class} eq "shift" && grep({ $_->{pct} == 50 && $_->{moved} == 1 &&
+		$_->{to_ns} >= 15000 && $_->{from_ns} < 10000 } @{$_->{quantiles}}) } @{$w->{changes}};
+	exit($p->{count} == 6000 && @rose ? 0 : 1)' <"$tmp/shift.json"
+ok $? "windows: the shift from fast pairs to 20 us ones is a change record (p50 rose)"
 
 # nested begins of one key pair innermost first: the inner 10 ms, the outer 40 ms
 "$L" report --json "$tmp/trace" --pair 'n=latrack_test:begin..latrack_test:end:id' \
