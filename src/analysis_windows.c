@@ -7,7 +7,7 @@
  * slot, every class is checked with lt_change__check (recent span against
  * the baseline just before it); a class that starts to differ gives a
  * change record, stamped with the trace time, once (it is reported again
- * only after a check that found no change).  So a long trace shows when
+ * only after a check that decided there was no change).  So a long trace shows when
  * its latency profile changed.
  *
  * The spans default to the live ones (10 s slots, the last minute against
@@ -137,8 +137,12 @@ static void check_all(struct an_windows *a, uint64_t now_ns)
 				a->dropped_changes++;
 			}
 		}
-		if (r >= 0)
-			c->changed = r == 1;
+		/* re-arm only on a decided "no change": too few values in
+		 * a slot says nothing */
+		if (r == 1)
+			c->changed = true;
+		else if (r == 0 && ch.decided)
+			c->changed = false;
 	}
 }
 
