@@ -675,7 +675,16 @@ static int key_match(struct cds_lfht_node *node, const void *arg)
 	const struct lt_event *e = caa_container_of(node, struct lt_event, node);
 	const struct lt_keyref *k = arg;
 
-	return e->key_len == k->len && memcmp(e->key, k->key, k->len) == 0;
+	if (e->key_len != k->len)
+		return 0;
+	if (k->len == 8) { /* tids, pointers, request ids: one compare */
+		uint64_t a, b;
+
+		memcpy(&a, e->key, 8);
+		memcpy(&b, k->key, 8);
+		return a == b;
+	}
+	return memcmp(e->key, k->key, k->len) == 0;
 }
 
 /* ------------------------------------------------------------------ */
@@ -1081,7 +1090,10 @@ LT_API int lt_event_in_at(struct lt_tracker *t, const void *key, size_t key_len,
 	B(e)->live.timeout_ns = timeout_ns == LT_DEFAULT ? t->o.timeout_ns : timeout_ns;
 	B(e)->live.priv = priv;
 	e->key_len = (uint16_t)key_len;
-	memcpy(e->key, key, key_len);
+	if (key_len == 8)
+		memcpy(e->key, key, 8); /* constant size: one store */
+	else
+		memcpy(e->key, key, key_len);
 	__atomic_store_n(&e->state, 1, __ATOMIC_RELEASE);
 	if (B(e)->live.timeout_ns) {
 		__atomic_store_n(&t->deadline[idx], ts + B(e)->live.timeout_ns, __ATOMIC_RELAXED);
