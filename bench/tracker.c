@@ -28,7 +28,9 @@ enum impl { IMPL_TRACKER, IMPL_FIXED, IMPL_TRACKER_CLOCK };
 static uint32_t reserve; /* -R: tracker reserve (0: library default) */
 static int only_threads;  /* -j: run this thread count only */
 static int no_baseline;   /* -B: skip the fixed table */
+static int only_impl;     /* -I tracker|fixed: run one table, one config (callgrind) */
 static double last_gp_per_s;
+static uint64_t fixed_pairs; /* -N: this many pairs per thread, not a duration */
 
 /* ---- baseline: one mutex, 4096 chained buckets, preallocated nodes ---- */
 struct fnode {
@@ -169,7 +171,7 @@ static void *worker(void *arg)
 			pairs += !bad;
 			err += bad;
 		}
-		if (now_s() >= end)
+		if (fixed_pairs ? i >= fixed_pairs : now_s() >= end)
 			break;
 	}
 	r->pairs = pairs;
@@ -263,12 +265,14 @@ int main(int argc, char **argv)
 	int nkeys = 4, reps = 3, opt;
 	double secs = 0.4, headline = 0, headline_ratio = 0, one_thread_1k = 0;
 
-	while ((opt = getopt(argc, argv, "t:r:k:R:j:Bh")) != -1) {
+	while ((opt = getopt(argc, argv, "t:r:k:R:j:BN:I:h")) != -1) {
 		switch (opt) {
 		case 't': secs = atof(optarg); break;
 		case 'r': reps = atoi(optarg); break;
 		case 'j': only_threads = atoi(optarg); break;
 		case 'B': no_baseline = 1; break;
+		case 'N': fixed_pairs = strtoull(optarg, NULL, 0); break;
+		case 'I': only_impl = !strcmp(optarg, "fixed") ? 2 : 1; break;
 		case 'R': reserve = (uint32_t)strtoul(optarg, NULL, 0); break;
 		case 'k': {
 			char *s = optarg, *tok;
@@ -279,13 +283,25 @@ int main(int argc, char **argv)
 			break;
 		}
 		default:
-			fprintf(stderr, "usage: %s [-t SECONDS_PER_RUN] [-r REPEATS 1-15] [-k KEYS,...] [-R RESERVE] [-j THREADS] [-B]\n",
+			fprintf(stderr, "usage: %s [-t SECONDS_PER_RUN] [-r REPEATS 1-15] [-k KEYS,...] [-R RESERVE] [-j THREADS] [-B]\n"
+				"       [-I tracker|fixed -N PAIRS (one run, for callgrind)]\n",
 				argv[0]);
 			return opt == 'h' ? 0 : 2;
 		}
 	}
 	if (reps < 1 || reps > 15)
 		reps = 3;
+	if (only_impl) {
+		/* For instruction counts: valgrind --tool=callgrind
+		 * --toggle-collect=worker bench/tracker -I tracker -N 1000000 */
+		uint64_t e;
+		double bpe, v = run_once(only_impl == 2 ? IMPL_FIXED : IMPL_TRACKER, keysets[0],
+					 only_threads ? only_threads : 1, secs, &e, &bpe);
+
+		printf("%s: %.0f pairs/s, %" PRIu64 " failed\n", only_impl == 2 ? "fixed4096" : "tracker",
+		       v, e);
+		return 0;
+	}
 	printf("# median of %d runs of %.2f s; pairs/s (one pair = one in + one out)\n", reps, secs);
 	printf("%-10s %-8s %14s %14s %8s %12s %10s %8s\n", "keys", "threads", "tracker", "fixed4096",
 	       "ratio", "bytes/event", "failed", "gp/s");

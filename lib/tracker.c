@@ -675,7 +675,16 @@ static int key_match(struct cds_lfht_node *node, const void *arg)
 	const struct lt_event *e = caa_container_of(node, struct lt_event, node);
 	const struct lt_keyref *k = arg;
 
-	return e->key_len == k->len && memcmp(e->key, k->key, k->len) == 0;
+	if (e->key_len != k->len)
+		return 0;
+	if (k->len == 8) { /* tids, pointers, request ids: one compare */
+		uint64_t a, b;
+
+		memcpy(&a, e->key, 8);
+		memcpy(&b, k->key, 8);
+		return a == b;
+	}
+	return memcmp(e->key, k->key, k->len) == 0;
 }
 
 /* ------------------------------------------------------------------ */
@@ -1033,6 +1042,27 @@ static inline int check_key(const struct lt_tracker *t, const void *key, size_t 
 	return t && key && len && len <= t->key_size;
 }
 
+/* Start of lt_event_in/out: check the key, find the thread's context, and
+ * move the explicit clock (which may fire timeouts). */
+static inline struct lt_tctx *call_begin(struct lt_tracker *t, const void *key, size_t len,
+					 uint64_t ts, int *err)
+{
+	struct lt_tctx *c;
+
+	if (!check_key(t, key, len)) {
+		*err = -EINVAL;
+		return NULL;
+	}
+	c = ctx_get(t);
+	if (!c) {
+		*err = -EUSERS;
+		return NULL;
+	}
+	if (t->o.clock == LT_CLOCK_EXPLICIT)
+		explicit_advance(t, c, ts);
+	return c;
+}
+
 LT_API int lt_event_in_at(struct lt_tracker *t, const void *key, size_t key_len,
 			  uint64_t threshold_ns, uint64_t timeout_ns, void *priv, uint64_t ts)
 {
@@ -1041,14 +1071,11 @@ LT_API int lt_event_in_at(struct lt_tracker *t, const void *key, size_t key_len,
 	struct lt_tctx *c;
 	struct lt_event *e;
 	uint32_t idx;
+	int err;
 
-	if (!check_key(t, key, key_len))
-		return -EINVAL;
-	c = ctx_get(t);
+	c = call_begin(t, key, key_len, ts, &err);
 	if (!c)
-		return -EUSERS;
-	if (t->o.clock == LT_CLOCK_EXPLICIT)
-		explicit_advance(t, c, ts);
+		return err;
 	idx = ev_alloc(t, c);
 	if (__builtin_expect(idx == NIL, 0)) {
 		/* Our own retired events become free after a grace period. */
@@ -1063,7 +1090,10 @@ LT_API int lt_event_in_at(struct lt_tracker *t, const void *key, size_t key_len,
 	B(e)->live.timeout_ns = timeout_ns == LT_DEFAULT ? t->o.timeout_ns : timeout_ns;
 	B(e)->live.priv = priv;
 	e->key_len = (uint16_t)key_len;
-	memcpy(e->key, key, key_len);
+	if (key_len == 8)
+		memcpy(e->key, key, 8); /* constant size: one store */
+	else
+		memcpy(e->key, key, key_len);
 	__atomic_store_n(&e->state, 1, __ATOMIC_RELEASE);
 	if (B(e)->live.timeout_ns) {
 		__atomic_store_n(&t->deadline[idx], ts + B(e)->live.timeout_ns, __ATOMIC_RELAXED);
@@ -1102,15 +1132,11 @@ LT_API int lt_event_out_at(struct lt_tracker *t, const void *key, size_t key_len
 	struct lt_event *e;
 	uint64_t delay, to;
 	uint32_t s;
-	int ret = 0;
+	int ret = 0, err;
 
-	if (!check_key(t, key, key_len))
-		return -EINVAL;
-	c = ctx_get(t);
+	c = call_begin(t, key, key_len, ts, &err);
 	if (!c)
-		return -EUSERS;
-	if (t->o.clock == LT_CLOCK_EXPLICIT)
-		explicit_advance(t, c, ts);
+		return err;
 	rd_enter(t, c);
 	cds_lfht_lookup(t->ht, key_hash(key, key_len), key_match, &k, &it);
 	node = cds_lfht_iter_get_node(&it);

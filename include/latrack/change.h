@@ -75,9 +75,7 @@
 extern "C" {
 #endif
 
-#ifndef LT_API
-#define LT_API __attribute__((visibility("default")))
-#endif
+#include <latrack/api.h>
 
 #define LT_CHANGE_MAX_Q    4
 #define LT_CHANGE_NAME_MAX 96

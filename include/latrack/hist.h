@@ -49,9 +49,7 @@
 extern "C" {
 #endif
 
-#ifndef LT_API
-#define LT_API __attribute__((visibility("default")))
-#endif
+#include <latrack/api.h>
 
 struct lt_hist;
 

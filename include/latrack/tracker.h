@@ -89,7 +89,7 @@
 extern "C" {
 #endif
 
-#define LT_API __attribute__((visibility("default")))
+#include <latrack/api.h>
 
 /* Pass as threshold_ns or timeout_ns to lt_event_in to use the tracker's
  * default.  A timeout of 0 means "no timeout". */

@@ -62,9 +62,7 @@
 extern "C" {
 #endif
 
-#ifndef LT_API
-#define LT_API __attribute__((visibility("default")))
-#endif
+#include <latrack/api.h>
 
 #define LT_WINDOW_DEFAULT_SLOT_NS  10000000000ull /* 10 s */
 #define LT_WINDOW_DEFAULT_NR_SLOTS 366            /* 61 minutes */
