@@ -365,6 +365,78 @@ static int cmp_rec(const void *x, const void *y)
 		      trace_state__syscall_name(sort_st, b->sys));
 }
 
+static void add_err(struct sysrec *r, int err, uint64_t n)
+{
+	for (int i = 0; i < r->nerr; i++)
+		if (r->errs[i].err == err) {
+			r->errs[i].n += n;
+			return;
+		}
+	if (r->nerr == ERRS_MAX) {
+		r->err_other += n;
+		return;
+	}
+	r->errs[r->nerr].err = err;
+	r->errs[r->nerr++].n = n;
+}
+
+static void merge_rec(struct sysrec *into, const struct sysrec *from)
+{
+	trace_stat__merge(&into->stat, &from->stat);
+	into->ok += from->ok;
+	into->err_other += from->err_other;
+	for (int e = 0; e < from->nerr; e++)
+		add_err(into, from->errs[e].err, from->errs[e].n);
+}
+
+static int32_t pid_of(const struct an_syscalls *a, int32_t tid)
+{
+	const struct trace_thread *th = trace_state__thread(a->st, tid);
+
+	return th && th->pid >= 0 ? th->pid : tid; /* unknown: its own process */
+}
+
+/* Per process: rows keyed (pid, syscall), `tid` holding the pid. */
+static struct sysrec *per_process(const struct an_syscalls *a, const struct sysrec *rec,
+				  size_t nrec, size_t *n)
+{
+	struct sysrec *p = calloc(nrec ? nrec : 1, sizeof(*p));
+	size_t k = 0;
+
+	*n = 0;
+	if (!p)
+		return NULL;
+	for (size_t i = 0; i < nrec; i++) {
+		p[i].tid = pid_of(a, rec[i].tid);
+		p[i].sys = rec[i].sys;
+		merge_rec(&p[i], &rec[i]);
+	}
+	qsort(p, nrec, sizeof(*p), cmp_rec);
+	for (size_t i = 0; i < nrec; i++) {
+		if (k && p[k - 1].tid == p[i].tid && p[k - 1].sys == p[i].sys)
+			merge_rec(&p[k - 1], &p[i]);
+		else
+			p[k++] = p[i];
+	}
+	*n = k;
+	return p;
+}
+
+/* The comm of a process: its main thread's, else one of its threads'. */
+static const char *process_comm(const struct an_syscalls *a, int32_t pid,
+				const struct sysrec *rec, size_t nrec)
+{
+	const struct trace_thread *th = trace_state__thread(a->st, pid);
+
+	if (th && th->comm[0])
+		return th->comm;
+	for (size_t i = 0; i < nrec; i++)
+		if (pid_of(a, rec[i].tid) == pid &&
+		    (th = trace_state__thread(a->st, rec[i].tid)) && th->comm[0])
+			return th->comm;
+	return "";
+}
+
 /* Per-syscall totals over every thread: one sysrec per syscall, tid -1. */
 static struct sysrec *totals(const struct an_syscalls *a, size_t *n)
 {
@@ -380,12 +452,7 @@ static struct sysrec *totals(const struct an_syscalls *a, size_t *n)
 
 		s->tid = -1;
 		s->sys = r->sys;
-		trace_stat__merge(&s->stat, &r->stat);
-		s->ok += r->ok;
-		s->err_other += r->err_other;
-		for (int e = 0; e < r->nerr; e++)
-			for (uint64_t c = 0; c < r->errs[e].n; c++)
-				count_ret(s, -(int64_t)r->errs[e].err);
+		merge_rec(s, r);
 	}
 	for (int i = 0; i < nsys; i++)
 		if (t[i].stat.count)
@@ -424,8 +491,8 @@ static void row_json(FILE *f, const struct an_syscalls *a, const struct sysrec *
 void an_syscalls__print_stats(struct an_syscalls *a, FILE *f, bool json)
 {
 	struct trace_pair_stats ps;
-	struct sysrec *tot, *rec;
-	size_t ntot = 0, nrec = a->nrec;
+	struct sysrec *tot, *rec, *proc;
+	size_t ntot = 0, nrec = a->nrec, nproc = 0;
 
 	/* sort a copy: live reports print again and again while recording */
 	rec = malloc((nrec ? nrec : 1) * sizeof(*rec));
@@ -440,6 +507,7 @@ void an_syscalls__print_stats(struct an_syscalls *a, FILE *f, bool json)
 	tot = totals(a, &ntot);
 	if (tot)
 		qsort(tot, ntot, sizeof(*tot), cmp_rec);
+	proc = per_process(a, rec, nrec, &nproc);
 	trace_pair__stats(a->pair, &ps);
 
 	if (json) {
@@ -460,6 +528,19 @@ void an_syscalls__print_stats(struct an_syscalls *a, FILE *f, bool json)
 			row_json(f, a, r);
 		}
 		fputs(nrec ? "]}\n ]" : "]", f);
+		fputs(", \"processes\": [", f);
+		for (size_t i = 0; proc && i < nproc; i++) {
+			if (i == 0 || proc[i - 1].tid != proc[i].tid) {
+				fprintf(f, "%s\n  {\"pid\": %d, \"comm\": ", i ? "]}," : "", proc[i].tid);
+				fmt_json_str(f, process_comm(a, proc[i].tid, rec, nrec));
+				fputs(", \"syscalls\": [", f);
+			} else {
+				fputs(",", f);
+			}
+			fputs("\n    ", f);
+			row_json(f, a, &proc[i]);
+		}
+		fputs(proc && nproc ? "]}\n ]" : "]", f);
 		fputs(", \"total\": [", f);
 		for (size_t i = 0; i < ntot; i++) {
 			fputs(i ? ",\n  " : "\n  ", f);
@@ -484,6 +565,7 @@ void an_syscalls__print_stats(struct an_syscalls *a, FILE *f, bool json)
 			(unsigned long long)ps.replaced, (unsigned long long)ps.dropped);
 		free(tot);
 		free(rec);
+		free(proc);
 		return;
 	}
 
@@ -507,6 +589,16 @@ void an_syscalls__print_stats(struct an_syscalls *a, FILE *f, bool json)
 	}
 	if (!nrec)
 		fputs("  (no syscall completed)\n", f);
+	fprintf(f, "\nSyscall latency per process (usec)\n");
+	for (size_t i = 0; proc && i < nproc; i++) {
+		if (i == 0 || proc[i - 1].tid != proc[i].tid) {
+			fputs(i ? "\n" : "", f);
+			fmt_text_str(f, process_comm(a, proc[i].tid, rec, nrec)[0]
+						? process_comm(a, proc[i].tid, rec, nrec) : "?");
+			fprintf(f, " (pid %d)\n", proc[i].tid);
+		}
+		row_text(f, a, &proc[i]);
+	}
 	fprintf(f, "\nSyscall latency, all threads (usec)\n"
 		   "  %-24s %8s %12s %12s %12s %12s  %s\n",
 		"", "Count", "Min", "Avg", "Max", "Stdev", "Return values");
@@ -538,6 +630,7 @@ void an_syscalls__print_stats(struct an_syscalls *a, FILE *f, bool json)
 		fputs("warning: out of memory: some syscalls were not counted\n", f);
 	free(tot);
 	free(rec);
+	free(proc);
 }
 
 static int cmp_top(const void *x, const void *y)

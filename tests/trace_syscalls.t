@@ -196,6 +196,36 @@ sub check_trace {
 	   "$rel: $want_pairs (tid, syscall) rows: count, min, max, avg, stddev, return values all equal")
 		or diag(@badmsg[0 .. ($#badmsg < 9 ? $#badmsg : 9)], "rows: got $got_pairs, want $want_pairs");
 
+	# per process: threads summed by pid (statedump, fork; else the tid)
+	my (%pw, %pg, @ppbad);
+	for my $tid (keys %{$e->{st}}) {
+		my $pid = $e->{pid}{$tid} // $tid;
+		for my $name (keys %{$e->{st}{$tid}}) {
+			my $w = $e->{st}{$tid}{$name};
+			my $x = $pw{$pid}{$name} //= { count => 0, sum => 0 };
+			$x->{count} += $w->{count};
+			$x->{sum} += $w->{sum};
+			$x->{min} = $w->{min} if !defined $x->{min} || $w->{min} < $x->{min};
+			$x->{max} = $w->{max} if !defined $x->{max} || $w->{max} > $x->{max};
+		}
+	}
+	for my $pr (@{$s->{processes}}) {
+		$pg{$pr->{pid}}{$_->{name}} = $_ for @{$pr->{syscalls}};
+	}
+	my $np = 0;
+	for my $pid (keys %pw) {
+		for my $name (keys %{$pw{$pid}}) {
+			my ($w, $g) = ($pw{$pid}{$name}, $pg{$pid}{$name});
+			$np++;
+			if (!$g) { push @ppbad, "pid $pid $name: missing"; next; }
+			push @ppbad, "pid $pid $name: $g->{count}/$g->{min_ns}/$g->{max_ns} vs $w->{count}/$w->{min}/$w->{max}"
+				if $g->{count} != $w->{count} || $g->{min_ns} != $w->{min} || $g->{max_ns} != $w->{max} ||
+				   abs($g->{avg_ns} - $w->{sum} / $w->{count}) > 1;
+		}
+	}
+	ok(!@ppbad, "$rel: $np (process, syscall) rows: count, min, max, avg equal")
+		or print map { "#   $_\n" } @ppbad[0 .. ($#ppbad < 9 ? $#ppbad : 9)];
+
 	# percentiles (lt_hist): within 1/64 of the exact nearest-rank value
 	my %vals;
 	push @{$vals{"$_->[1] $_->[2]"}}, $_->[0] for @{$e->{lat}};
