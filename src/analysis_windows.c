@@ -6,8 +6,9 @@
  * keep, driven by the trace's clock.  Each time trace time enters a new
  * slot, every class is checked with lt_change__check (recent span against
  * the baseline just before it); a class that starts to differ gives a
- * change record, stamped with the trace time, once (it is reported again
- * only after a check that decided there was no change).  So a long trace shows when
+ * change record, stamped with the trace time, once per episode: again only
+ * after a check that decided there was no change, or when more quantiles
+ * move (or the same ones the other way).  So a long trace shows when
  * its latency profile changed.
  *
  * The spans default to the live ones (10 s slots, the last minute against
@@ -29,7 +30,8 @@
 struct wclass {
 	char name[LT_CHANGE_NAME_MAX];
 	struct lt_window *w;
-	bool changed;  /* the last check found a change */
+	bool changed;  /* the last decided check found a change */
+	uint64_t sig;  /* which quantiles moved which way in this episode */
 	uint64_t n;
 };
 
@@ -129,7 +131,16 @@ static void check_all(struct an_windows *a, uint64_t now_ns)
 		struct lt_change ch;
 		int r = lt_change__check(c->w, now_ns, &a->co, c->name, &ch);
 
-		if (r == 1 && !c->changed) {
+		uint64_t sig = 0;
+
+		if (r == 1)
+			for (uint32_t q = 0; q < ch.nr_quantiles; q++)
+				sig |= (uint64_t)(ch.q[q].dir == LT_CHANGE_ROSE ? 1 :
+						  ch.q[q].dir == LT_CHANGE_FELL ? 2 : 0) << (2 * q);
+		/* a new episode, or the same one moving more quantiles (p90
+		 * first, then p50 as the shift fills the recent span) */
+		if (r == 1 && (!c->changed || (sig & ~c->sig))) {
+			c->sig = c->changed ? c->sig | sig : sig;
 			if (a->nch < CHANGES_KEPT) {
 				a->ch[a->nch].at_ns = (int64_t)now_ns;
 				a->ch[a->nch++].c = ch;
