@@ -383,6 +383,8 @@ static void usage(FILE *f)
 		"  --threshold NAME=DURATION\n"
 		"                      count the pairs NAME slower than DURATION\n"
 		"  --live URL          read an LTTng live session\n"
+		"  --live-wait         wait for the session if it does not exist yet (the\n"
+		"                      report then never ends by itself: stop it with ^C)\n"
 		"  -r SECONDS          live refresh period (default 1)\n"
 		"  -v                  show babeltrace2's warnings\n"
 		"  -h, --help          this help\n"
@@ -424,6 +426,7 @@ int cmd_report(int argc, char **argv)
 		{ "min", required_argument, NULL, 'm' },
 		{ "max", required_argument, NULL, 'M' },
 		{ "live", required_argument, NULL, 'L' },
+		{ "live-wait", no_argument, NULL, 'W' },
 		{ "pair", required_argument, NULL, 'P' },
 		{ "threshold", required_argument, NULL, 'T' },
 		{ "begin", required_argument, NULL, 'b' },
@@ -486,6 +489,9 @@ int cmd_report(int argc, char **argv)
 			break;
 		case 'L':
 			r.input = optarg;
+			break;
+		case 'W':
+			ops.live_wait = true;
 			break;
 		case 'P': {
 			char msg[512];

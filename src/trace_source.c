@@ -703,7 +703,8 @@ static int build_graph(struct trace_source *s, const char *input)
 		src_cls = find_src(s, "ctf", "lttng-live", &s->ctf_plugin);
 		if (!src_cls)
 			goto out;
-		r = add_source(s, src_cls, "live", input, "session-not-found-action", "end", &src);
+		r = add_source(s, src_cls, "live", input, "session-not-found-action",
+			       s->ops.live_wait ? "continue" : "end", &src);
 		if (r)
 			goto out;
 	} else {
@@ -937,7 +938,9 @@ static int run_loop(struct trace_source *s)
 			take_bt_error(s, "out of memory reading the trace");
 			return -ENOMEM;
 		default:
-			take_bt_error(s, s->live ? "reading the live session failed"
+			take_bt_error(s, s->live ? "reading the live session failed (is lttng-relayd "
+						   "running there, its live port open (5344 by "
+						   "default), the session name right?)"
 						 : "reading the trace failed (truncated or "
 						   "corrupted?)");
 			return -EIO;

@@ -83,6 +83,9 @@ struct trace_source_ops {
 	uint64_t tick_ns;
 	void *ctx;
 	bool verbose;       /* let babeltrace2 log its warnings to stderr */
+	bool live_wait;     /* live: wait for a session that does not exist
+			       yet (else reading ends at once, and when the
+			       session is destroyed) */
 };
 
 /* Open PATH (a directory) or a net:// URL.  NULL with errno, and when
