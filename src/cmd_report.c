@@ -687,6 +687,9 @@ int cmd_report(int argc, char **argv)
 		}
 		goto out;
 	}
+	if (c == TRACE_SOURCE_INTERRUPTED && !r.live)
+		fprintf(stderr, "latrack report: interrupted: the report covers the events read "
+				"so far\n");
 	if (r.o.windows)
 		an_windows__finish(r.o.windows);
 	print_report(&r, stdout);

@@ -28,6 +28,9 @@ enum { SCOPE_PAYLOAD, SCOPE_SPECIFIC, SCOPE_COMMON, SCOPE_PACKET, SCOPE_N };
 #define REF_SHIFT 24
 #define REF_MASK ((1 << REF_SHIFT) - 1)
 
+/* Set by SIGINT / SIGTERM while trace_source__run reads. */
+static volatile sig_atomic_t interrupted;
+
 struct tcls {
 	struct trace_class pub; /* first: trace_class pointers cast back */
 	const bt_event_class *bt;
@@ -910,6 +913,8 @@ static int run_loop(struct trace_source *s)
 			return s->stop;
 		if (s->cb_error)
 			return s->cb_error;
+		if (interrupted)
+			return TRACE_SOURCE_INTERRUPTED;
 		if (st == BT_GRAPH_RUN_ONCE_STATUS_OK || st == BT_GRAPH_RUN_ONCE_STATUS_AGAIN ||
 		    st == BT_GRAPH_RUN_ONCE_STATUS_END) {
 			/* babeltrace2 2.0 can report success yet leave an error
@@ -964,6 +969,12 @@ static int run_loop(struct trace_source *s)
 static sigjmp_buf crash_jmp;
 static volatile sig_atomic_t crash_sig;
 
+static void on_interrupt(int sig)
+{
+	(void)sig;
+	interrupted = 1; /* the loop stops after the current batch */
+}
+
 static void on_crash(int sig)
 {
 	crash_sig = sig;
@@ -973,7 +984,7 @@ static void on_crash(int sig)
 int trace_source__run(struct trace_source *s)
 {
 	static const int sigs[] = { SIGSEGV, SIGBUS, SIGFPE };
-	struct sigaction sa, old[3];
+	struct sigaction sa, old[3], si, old_int, old_term;
 	int r;
 
 	if (s->poisoned)
@@ -984,6 +995,13 @@ int trace_source__run(struct trace_source *s)
 	sigemptyset(&sa.sa_mask);
 	for (int i = 0; i < 3; i++)
 		sigaction(sigs[i], &sa, &old[i]);
+	/* ^C ends the reading, not the program: the report still prints */
+	memset(&si, 0, sizeof(si));
+	si.sa_handler = on_interrupt;
+	sigemptyset(&si.sa_mask);
+	interrupted = 0;
+	sigaction(SIGINT, &si, &old_int);
+	sigaction(SIGTERM, &si, &old_term);
 	if (sigsetjmp(crash_jmp, 1)) {
 		s->poisoned = true;
 		set_err(s, "libbabeltrace2 crashed (%s) decoding the trace: the trace is "
@@ -995,6 +1013,8 @@ int trace_source__run(struct trace_source *s)
 	}
 	for (int i = 0; i < 3; i++)
 		sigaction(sigs[i], &old[i], NULL);
+	sigaction(SIGINT, &old_int, NULL);
+	sigaction(SIGTERM, &old_term, NULL);
 	return r;
 }
 

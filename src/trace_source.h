@@ -94,9 +94,11 @@ struct trace_source *trace_source__open(const char *input, const struct trace_so
 					char **err);
 void trace_source__destroy(struct trace_source *s); /* accepts NULL */
 
-/* Read until the end (or until a callback stops it).  0 at the end, the
- * callback's non-zero value, or a negative errno with a message in
+/* Read until the end (or until a callback stops it, or SIGINT / SIGTERM
+ * arrive: TRACE_SOURCE_INTERRUPTED).  0 at the end, the callback's
+ * non-zero value, or a negative errno with a message in
  * trace_source__error(). */
+#define TRACE_SOURCE_INTERRUPTED 0x10000
 int trace_source__run(struct trace_source *s);
 
 const char *trace_source__error(const struct trace_source *s);

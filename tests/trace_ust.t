@@ -275,5 +275,19 @@ perl -MJSON::PP -e 'local $/; my $t = <STDIN>; my @docs = grep { /\S/ } split /\
 ok $? "live: every refresh is one JSON document; the last has the 7 pairs, slowest 50 ms"
 [ -s "$tmp/live.err" ] && sed 's/^/# stderr: /' "$tmp/live.err" | head -5
 
+# --live-wait on a session that does not exist: waits; ^C ends it with a report
+"$L" report --json --live-wait --live "net://127.0.0.1:$((base + 2))/host/$host/nosuch$$" \
+	--pair 'req=latrack_test:begin..latrack_test:end:id' >"$tmp/wait.json" 2>"$tmp/wait.err" &
+live_pid=$!
+sleep 1.5
+kill -0 "$live_pid" 2>/dev/null
+ok $? "live: --live-wait waits for a session that does not exist yet"
+kill -INT "$live_pid"
+wait "$live_pid"
+rc=$?
+live_pid=
+[ $rc = 0 ] && grep -q '^{"trace"' "$tmp/wait.json"
+ok $? "live: ^C ends --live-wait with exit 0 and a report (exit $rc)"
+
 echo "1..$n"
 [ "$failed" = 0 ]
