@@ -62,6 +62,16 @@ static void on_pair(const void *key, size_t key_len, uint64_t begin_ns, uint64_t
 	r = stat_table__get(a->tab[a->cur], k.n);
 	if (r)
 		trace_stat__record(&r->stat, d);
+	if (a->o->windows) {
+		char name[64];
+
+		if (a->cur == P_HARD)
+			snprintf(name, sizeof(name), "irq %d", k.n);
+		else
+			snprintf(name, sizeof(name), "%s %s", a->cur == P_SOFT ? "softirq" : "raise",
+				 k.n >= 0 && k.n < NVEC ? vec_names[k.n] : "?");
+		an_windows__record(a->o->windows, name, d, end_ns);
+	}
 }
 
 struct an_irq *an_irq__new(const struct report_opts *o)

@@ -629,7 +629,8 @@ int cmd_report(int argc, char **argv)
 			goto out;
 		}
 		/* the windows see what the syscalls analysis measures */
-		r.want_windows_sys = !r.want_stats && !r.want_top && !r.nspec;
+		r.want_windows_sys = !r.want_stats && !r.want_top && !r.want_sched &&
+				     !r.want_irq && !r.want_io && !r.nspec;
 	}
 	if (r.nspec) {
 		r.pairs = an_pairs__new(r.spec, r.nspec, &r.o);
