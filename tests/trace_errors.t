@@ -12,6 +12,9 @@ failed=0
 ok() { n=$((n + 1)); if [ "$1" = 0 ]; then echo "ok $n - $2"; else echo "not ok $n - $2"; failed=$((failed + 1)); fi; }
 
 if [ ! -x "$L" ] || [ ! -d "$T/simple-kernel" ]; then
+	if [ "${LATRACK_REQUIRE_BPF:-}" = 1 ]; then
+		echo "not ok 1 - required: no $L or no traces at $T"; echo "1..1"; exit 1
+	fi
 	echo "1..0 # SKIP no $L or no traces at $T"
 	exit 0
 fi

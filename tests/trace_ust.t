@@ -29,7 +29,7 @@ n=0
 failed=0
 ok() { n=$((n + 1)); if [ "$1" = 0 ]; then echo "ok $n - $2"; else echo "not ok $n - $2"; failed=$((failed + 1)); fi; }
 skip_all() {
-	if [ "${LATRACK_REQUIRE_LTTNG:-0}" = 1 ]; then
+	if [ "${LATRACK_REQUIRE_LTTNG:-0}" = 1 ] || [ "${LATRACK_REQUIRE_BPF:-0}" = 1 ]; then
 		echo "not ok 1 - required: $1"; echo "1..1"; exit 1
 	fi
 	echo "1..0 # SKIP $1"; exit 0
