@@ -611,52 +611,12 @@ static int probe_dir(const char *dir, void *ctx)
 	return r;
 }
 
-/* DIRS[i] did not read whole: substitute the readable part, and say what
- * was left out.  -EINVAL when nothing reads (s->err says why). */
-static int salvage_dir(struct trace_source *s, size_t i)
+/* Read DIRS[i] from TMP, its salvage, from now on (the source removes TMP
+ * at the end), and keep NOTE for the report's warnings. */
+static int use_salvage(struct trace_source *s, size_t i, char *tmp, const char *note)
 {
-	const char *dir = found_dirs[i];
-	char *note = NULL, *tmp, *w = NULL, **n;
+	char **n, *w;
 
-	tmp = trace_salvage(dir, probe_dir, s, &note);
-	if (!tmp)
-		return -EINVAL;
-	n = realloc(s->tmpdirs, (s->ntmp + 1) * sizeof(*n));
-	if (n)
-		s->tmpdirs = n;
-	n = n ? realloc(s->origdirs, (s->ntmp + 1) * sizeof(*n)) : NULL;
-	if (n)
-		s->origdirs = n;
-	if (!n || !(s->origdirs[s->ntmp] = strdup(dir))) {
-		trace_salvage__remove(tmp);
-		free(note);
-		return -ENOMEM;
-	}
-	s->tmpdirs[s->ntmp++] = tmp;
-	s->dirs[i] = tmp;
-	if (asprintf(&w, "%s%s: cannot be read whole:%s", s->warnings ? s->warnings : "", dir,
-		     note ? note : "") >= 0) {
-		free(s->warnings);
-		s->warnings = w;
-	}
-	free(note);
-	return 0;
-}
-
-/* Metadata cut short (libbabeltrace2 would loop forever on it): read its
- * complete packets, with a warning; a clear error when none is. */
-static int salvage_metadata(struct trace_source *s, size_t i)
-{
-	char *note = NULL, *tmp = trace_salvage_metadata(found_dirs[i], &note), **n, *w;
-
-	if (!tmp) {
-		int r = errno ? -errno : 0;
-
-		if (r)
-			set_err(s, "%s", note ? note : "cannot read the metadata");
-		free(note);
-		return r;
-	}
 	n = realloc(s->tmpdirs, (s->ntmp + 1) * sizeof(*n));
 	if (n)
 		s->tmpdirs = n;
@@ -665,7 +625,6 @@ static int salvage_metadata(struct trace_source *s, size_t i)
 		s->origdirs = n;
 	if (!n || !(s->origdirs[s->ntmp] = strdup(found_dirs[i]))) {
 		trace_salvage__remove(tmp);
-		free(note);
 		set_err(s, "out of memory");
 		return -ENOMEM;
 	}
@@ -676,8 +635,36 @@ static int salvage_metadata(struct trace_source *s, size_t i)
 		free(s->warnings);
 		s->warnings = w;
 	}
-	free(note);
 	return 0;
+}
+
+/* DIRS[i] did not read whole: substitute the readable part, and say what
+ * was left out.  -EINVAL when nothing reads (s->err says why). */
+static int salvage_dir(struct trace_source *s, size_t i)
+{
+	char *note = NULL, *tmp = trace_salvage(found_dirs[i], probe_dir, s, &note);
+	int r = tmp ? use_salvage(s, i, tmp, note) : -EINVAL;
+
+	free(note);
+	return r;
+}
+
+/* Metadata cut short (libbabeltrace2 would loop forever on it): read its
+ * complete packets, with a warning; a clear error when none is. */
+static int salvage_metadata(struct trace_source *s, size_t i)
+{
+	char *note = NULL, *tmp = trace_salvage_metadata(found_dirs[i], &note);
+	int r;
+
+	if (tmp) {
+		r = use_salvage(s, i, tmp, note);
+	} else {
+		r = errno ? -errno : 0;
+		if (r)
+			set_err(s, "%s", note ? note : "cannot read the metadata");
+	}
+	free(note);
+	return r;
 }
 
 static bool is_url(const char *in)
