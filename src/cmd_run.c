@@ -929,7 +929,8 @@ int cmd_run(int argc, char **argv)
 				fmt_dur(r.o.thresh_ns[t], d, sizeof(d)));
 			first = 0;
 		}
-	fprintf(stderr, " (%s hooks)... Ctrl-C to end.\n", trk_set__hook_kind(r.set));
+	fprintf(stderr, " (%s hooks); thresholds: BPF map id %u... Ctrl-C to end.\n",
+		trk_set__hook_kind(r.set), trk_set__thresh_map_id(r.set));
 
 	while (!stop) {
 		uint64_t now;

@@ -213,6 +213,16 @@ int trk_set__events_fd(const struct trk_set *s) { return s->events_fd; }
 int trk_set__hists_fd(const struct trk_set *s) { return s->hists_fd; }
 const char *trk_set__hook_kind(const struct trk_set *s) { return s->btf ? "tp_btf" : "raw_tp"; }
 
+uint32_t trk_set__thresh_map_id(const struct trk_set *s)
+{
+	struct bpf_map_info info = { 0 };
+	__u32 len = sizeof(info);
+
+	if (bpf_obj_get_info_by_fd(s->thresh_fd, &info, &len))
+		return 0;
+	return info.id;
+}
+
 int trk_set__set_threshold(struct trk_set *s, enum lt_trk trk, uint64_t ns)
 {
 	__u32 k = trk;

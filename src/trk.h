@@ -41,6 +41,9 @@ int trk_set__hists_fd(const struct trk_set *s);  /* lt_hists */
 /* "tp_btf" or "raw_tp": how the trackers attached. */
 const char *trk_set__hook_kind(const struct trk_set *s);
 
+/* Kernel id of the lt_thresh map (for bpftool map update id N ...), or 0. */
+uint32_t trk_set__thresh_map_id(const struct trk_set *s);
+
 /* Change a threshold while running (takes effect at the next end). */
 int trk_set__set_threshold(struct trk_set *s, enum lt_trk trk, uint64_t ns);
 
