@@ -36,11 +36,13 @@ struct {
 } lt_thresh SEC(".maps");
 
 /* Per-CPU histograms per class, in the layout of include/latrack/hist_layout.h.
- * Not preallocated: a class costs nr_cpus * ~9.7 KiB only once seen. */
+ * Preallocated (max_entries set by the loader from a memory budget): a
+ * non-preallocated per-CPU hash allocates from a per-CPU cache refilled
+ * asynchronously, and a burst of new classes (every process's first
+ * syscalls at start) then fails with ENOMEM. */
 struct {
 	__uint(type, BPF_MAP_TYPE_PERCPU_HASH);
-	__uint(max_entries, 2048);
-	__uint(map_flags, BPF_F_NO_PREALLOC);
+	__uint(max_entries, 1024);
 	__type(key, struct lt_class_key);
 	__type(value, struct lt_hist_raw);
 } lt_hists SEC(".maps");

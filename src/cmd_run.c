@@ -688,6 +688,10 @@ static void usage(FILE *f)
 "  -i, --interval D         print the histograms every D (default unit s)\n"
 "  -d, --duration D         stop after D (default unit s)\n"
 "      --json               one JSON object per line: outliers, stuck, summary, loss\n"
+"      --max-classes N      histogram classes kept in the kernel; each costs\n"
+"                           nr_cpus x 9.5 KiB, preallocated (default: 32 MiB\n"
+"                           worth, 128..2048; 256 at most with a filter);\n"
+"                           samples of classes beyond are counted as hist_full\n"
 "      --raw-tp             use raw_tp hooks even where tp_btf works\n"
 "  -v, --verbose            libbpf debug output (verifier log)\n"
 "  -h, --help               this help\n"
@@ -747,7 +751,7 @@ static int is_number(const char *s)
 
 int cmd_run(int argc, char **argv)
 {
-	enum { OPT_COMM = 256, OPT_JSON, OPT_TIMEOUT, OPT_RAWTP };
+	enum { OPT_COMM = 256, OPT_JSON, OPT_TIMEOUT, OPT_RAWTP, OPT_CLASSES };
 	static const struct option lopts[] = {
 		{ "trackers", required_argument, NULL, 'T' },
 		{ "threshold", required_argument, NULL, 'm' },
@@ -760,6 +764,7 @@ int cmd_run(int argc, char **argv)
 		{ "duration", required_argument, NULL, 'd' },
 		{ "json", no_argument, NULL, OPT_JSON },
 		{ "raw-tp", no_argument, NULL, OPT_RAWTP },
+		{ "max-classes", required_argument, NULL, OPT_CLASSES },
 		{ "verbose", no_argument, NULL, 'v' },
 		{ "help", no_argument, NULL, 'h' },
 		{ 0 },
@@ -832,6 +837,12 @@ int cmd_run(int argc, char **argv)
 		case OPT_JSON:
 			r.json = true;
 			break;
+		case OPT_CLASSES:
+			if (parse_u32(optarg, &r.o.max_classes)) {
+				fprintf(stderr, "latrack run: bad --max-classes '%s'\n", optarg);
+				return 2;
+			}
+			break;
 		case OPT_RAWTP:
 			r.o.force_raw_tp = true;
 			break;
@@ -881,6 +892,8 @@ int cmd_run(int argc, char **argv)
 			return 2;
 		}
 	}
+	if (!r.o.max_classes)
+		r.o.max_classes = trk_default_classes(r.o.f.tgid || r.o.f.tid || r.o.f.comm_on || r.o.f.cgid);
 	if (geteuid() != 0) {
 		fprintf(stderr, "latrack run: needs root (CAP_BPF and CAP_PERFMON) to load BPF programs\n");
 		return 1;

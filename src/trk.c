@@ -99,6 +99,33 @@ static int share_maps(struct trk_unit *dst, const struct trk_set *s)
 	return 0;
 }
 
+#include "latrack/hist_layout.h"
+
+static uint64_t class_bytes_per_cpu(void)
+{
+	return (sizeof(struct lt_hist_raw) + 7) / 8 * 8;
+}
+
+uint64_t trk_classes_bytes(uint32_t classes)
+{
+	int ncpu = libbpf_num_possible_cpus();
+
+	return (uint64_t)classes * class_bytes_per_cpu() * (uint64_t)(ncpu > 0 ? ncpu : 1);
+}
+
+uint32_t trk_default_classes(bool filtered)
+{
+	uint64_t n = (32ull << 20) / trk_classes_bytes(1);
+
+	if (n > 2048)
+		n = 2048;
+	if (filtered && n > 256)
+		n = 256;
+	if (n < 128)
+		n = 128;
+	return (uint32_t)n;
+}
+
 static int map_fd(struct trk_unit *u, const char *name)
 {
 	return bpf_map__fd(bpf_object__find_map_by_name(u->obj, name));
@@ -145,6 +172,12 @@ int trk_set__start(struct trk_set **out, const struct trk_opts *o, char *err, si
 		goto fail;
 	}
 
+	ret = bpf_map__set_max_entries(bpf_object__find_map_by_name(s->units[0].obj, "lt_hists"),
+				       o->max_classes ? o->max_classes : trk_default_classes(false));
+	if (ret) {
+		snprintf(err, errlen, "cannot size the histogram map: %s", strerror(-ret));
+		goto fail;
+	}
 	for (int i = 0; i < s->nr_units; i++) {
 		struct trk_unit *u = &s->units[i];
 

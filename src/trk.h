@@ -25,6 +25,7 @@ struct trk_opts {
 	struct trk_filter f;
 	bool on[LT_TRK_MAX];
 	uint64_t thresh_ns[LT_TRK_MAX];
+	uint32_t max_classes; /* histogram classes (0: default, see trk_default_classes) */
 	bool force_raw_tp; /* skip the tp_btf probe (tests the fallback) */
 	bool verbose;      /* libbpf debug messages to stderr */
 };
@@ -67,6 +68,13 @@ struct trk_unit {
 	void (*destroy)(void *skel);
 	int inflight_fd; /* map swept for stuck events, or -1 */
 };
+
+/* Default number of histogram classes: as many as fit in 32 MiB of
+ * preallocated per-CPU histograms (each nr_cpus * ~9.7 KiB), within
+ * [128, 2048]; 256 at most when a filter narrows what is measured. */
+uint32_t trk_default_classes(bool filtered);
+/* Bytes the histogram map preallocates for that many classes. */
+uint64_t trk_classes_bytes(uint32_t classes);
 
 bool trk_probe_tp_btf(const char *tp);
 void trk_unit_select_hooks(struct trk_unit *u, bool btf);
