@@ -247,13 +247,37 @@ static void fmt_wall(const struct run *r, uint64_t mono, char *buf, size_t len, 
 
 /* ---- outliers ---- */
 
+/* Frames of the tracing machinery itself (our BPF program, the
+ * tracepoint trampoline) at the top of a stack taken in a tracepoint:
+ * not part of what the user looks at. */
+static __u32 first_real_frame(const struct run *r, const __u64 *ips, __u32 n)
+{
+	static const char *const tracing[] = { "bpf_prog_", "bpf_trace_run", "__bpf_trace_",
+					       "__traceiter_", "perf_trace_", "[unknown]" };
+	char sym[256];
+	__u32 i;
+
+	for (i = 0; i < n && i < LT_KSTACK_MAX; i++) {
+		bool skip = false;
+
+		ksyms__format(r->ks, ips[i], sym, sizeof(sym));
+		for (size_t t = 0; t < sizeof(tracing) / sizeof(tracing[0]); t++)
+			if (!strncmp(sym, tracing[t], strlen(tracing[t])))
+				skip = true;
+		if (!skip)
+			break;
+	}
+	return i < n ? i : 0;
+}
+
 static void json_kstack(FILE *f, const struct run *r, const char *name, const __u64 *ips, __u32 n)
 {
+	__u32 first = first_real_frame(r, ips, n);
 	char sym[256];
 
 	fprintf(f, ",\"%s\":[", name);
-	for (__u32 i = 0; i < n && i < LT_KSTACK_MAX; i++) {
-		if (i)
+	for (__u32 i = first; i < n && i < LT_KSTACK_MAX; i++) {
+		if (i > first)
 			fputc(',', f);
 		json_str(f, ksyms__format(r->ks, ips[i], sym, sizeof(sym)), sizeof(sym));
 	}
@@ -320,7 +344,7 @@ static void text_kstack(FILE *f, const struct run *r, const char *title, const _
 	char sym[256];
 
 	fprintf(f, "    %s:\n", title);
-	for (__u32 i = 0; i < n && i < LT_KSTACK_MAX; i++)
+	for (__u32 i = first_real_frame(r, ips, n); i < n && i < LT_KSTACK_MAX; i++)
 		fprintf(f, "      %s\n", ksyms__format(r->ks, ips[i], sym, sizeof(sym)));
 }
 
@@ -904,15 +928,16 @@ int cmd_run(int argc, char **argv)
 		return 1;
 	}
 
-	r.ks = ksyms__load();
-	if (!r.ks)
-		fprintf(stderr, "latrack run: cannot read /proc/kallsyms (%s): stacks unsymbolised\n",
-			strerror(errno));
 	err = trk_set__start(&r.set, &r.o, errbuf, sizeof(errbuf));
 	if (err) {
 		fprintf(stderr, "latrack run: %s\n", errbuf);
 		goto out;
 	}
+	/* After load: kallsyms then lists our own BPF programs too. */
+	r.ks = ksyms__load();
+	if (!r.ks)
+		fprintf(stderr, "latrack run: cannot read /proc/kallsyms (%s): stacks unsymbolised\n",
+			strerror(errno));
 	rb = ring_buffer__new(trk_set__events_fd(r.set), on_event, &r, NULL);
 	if (!rb) {
 		fprintf(stderr, "latrack run: cannot open the ring buffer: %s\n", strerror(errno));

@@ -9,6 +9,8 @@
 
 #include "ksyms.h"
 
+#define KSYM_MAX_OFFSET (256u << 10)
+
 struct ksym {
 	uint64_t addr;
 	char *name;
@@ -93,7 +95,10 @@ const char *ksyms__format(const struct ksyms *ks, uint64_t addr, char *buf, size
 		else
 			hi = mid;
 	}
-	if (!lo)
+	/* No symbol sizes in kallsyms: an address far past the nearest symbol
+	 * (e.g. in a JIT image loaded after the table was read) is unknown,
+	 * not a frame of that symbol. */
+	if (!lo || addr - ks->syms[lo - 1].addr > KSYM_MAX_OFFSET)
 		snprintf(buf, len, "[unknown]");
 	else
 		snprintf(buf, len, "%s+0x%" PRIx64, ks->syms[lo - 1].name,

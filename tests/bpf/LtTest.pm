@@ -12,7 +12,7 @@ use Test::More;
 use Time::HiRes qw(sleep time);
 
 our @EXPORT = qw(require_bpf workload go_and_wait latrack_start latrack_stop
-		 of_type kstack_has B);
+		 of_type kstack_has rounds in_round B);
 
 our $B = $ENV{LATRACK_BUILD} // 'build';
 sub B { $B }
@@ -118,6 +118,17 @@ sub latrack_stop {
 	my $err = do { local $/; <$e> } // '';
 	close $e;
 	return ($rc, \@objs, $err);
+}
+
+# The workload's own measurements: [begin_ns, end_ns] per round (CLOCK_MONOTONIC).
+sub rounds {
+	return map { /^round \d+ (\d+) (\d+)/ ? [ $1, $2 ] : () } @_;
+}
+
+# Events that began and ended within a round.
+sub in_round {
+	my ($r, @ev) = @_;
+	return grep { $_->{begin_ns} >= $r->[0] && $_->{end_ns} <= $r->[1] } @ev;
 }
 
 sub of_type {

@@ -5,12 +5,14 @@
  *                               thread "lt-waker" writes after MS ms; N rounds
  *   lt_workload loop N          thread "lt-loop": N x getppid()
  *   lt_workload hogwake N MS    two CPU hogs "lt-hog" and "lt-sleeper" pinned to
- *                               CPU 0; the sleeper wakes every MS ms and prints
- *                               the delay it measured itself, N rounds
+ *                               CPU 0; the sleeper sleeps MS ms, N rounds
  *
- * It prints "pid P tid T [waker W]" (T: the measured thread), then waits for
- * SIGUSR1 before it starts, so that the tracer can attach first.  Built with
- * frame pointers. */
+ * It prints "pid P tid T waker W" (T: the measured thread), then waits for
+ * SIGUSR1 before it starts, so that the tracer can attach first.  At the end
+ * it prints "round I BEGIN END" per round of the measured thread: the
+ * CLOCK_MONOTONIC ns (the clock of bpf_ktime_get_ns) around its sleep, read,
+ * or sleep among hogs, as the ground truth the tests compare the tracker's
+ * figures with.  Built with frame pointers. */
 #include <errno.h>
 #include <pthread.h>
 #include <sched.h>
@@ -30,6 +32,9 @@ static pthread_mutex_t go_lock = PTHREAD_MUTEX_INITIALIZER;
 static pthread_cond_t go_cond = PTHREAD_COND_INITIALIZER;
 static int go, tid_measured, tid_waker;
 static volatile int hogs_stop;
+
+#define MAX_ROUNDS 10000
+static long round_begin[MAX_ROUNDS], round_end[MAX_ROUNDS];
 
 static void wait_go(void)
 {
@@ -71,8 +76,11 @@ static void *sleeper(void *arg)
 	tid_measured = (int)syscall(SYS_gettid);
 	pthread_barrier_wait(&ready);
 	wait_go();
-	for (int i = 0; i < n_rounds; i++)
+	for (int i = 0; i < n_rounds; i++) {
+		round_begin[i] = now_ns();
 		sleep_ms(ms);
+		round_end[i] = now_ns();
+	}
 	return NULL;
 }
 
@@ -92,8 +100,11 @@ static void *pipe_sleeper(void *arg)
 	tid_measured = (int)syscall(SYS_gettid);
 	pthread_barrier_wait(&ready);
 	wait_go();
-	for (int i = 0; i < n_rounds; i++)
+	for (int i = 0; i < n_rounds; i++) {
+		round_begin[i] = now_ns();
 		lt_wait_on_pipe();
+		round_end[i] = now_ns();
+	}
 	return NULL;
 }
 
@@ -137,7 +148,7 @@ static void *hog(void *arg)
 }
 
 /* Periodic task among hogs: the delay from its timer expiring to running
- * again is mostly run-queue wait; it prints what it measures itself. */
+ * again is mostly run-queue wait. */
 static void *periodic(void *arg)
 {
 	(void)arg;
@@ -147,11 +158,9 @@ static void *periodic(void *arg)
 	pthread_barrier_wait(&ready);
 	wait_go();
 	for (int i = 0; i < n_rounds; i++) {
-		long t0 = now_ns(), late;
-
+		round_begin[i] = now_ns();
 		sleep_ms(ms);
-		late = now_ns() - t0 - (long)ms * 1000000L;
-		printf("late_ns %ld\n", late);
+		round_end[i] = now_ns();
 	}
 	hogs_stop = 1;
 	return NULL;
@@ -169,6 +178,10 @@ int main(int argc, char **argv)
 		return 2;
 	}
 	n_rounds = atoi(argv[2]);
+	if (n_rounds < 0 || (strcmp(argv[1], "loop") && n_rounds > MAX_ROUNDS)) {
+		fprintf(stderr, "lt_workload: at most %d rounds\n", MAX_ROUNDS);
+		return 2;
+	}
 	ms = argc > 3 ? atoi(argv[3]) : 0;
 	setvbuf(stdout, NULL, _IOLBF, 0);
 	sigemptyset(&set);
@@ -206,6 +219,9 @@ int main(int argc, char **argv)
 	pthread_mutex_unlock(&go_lock);
 	for (int i = 0; i < nth; i++)
 		pthread_join(th[i], NULL);
+	if (strcmp(argv[1], "loop"))
+		for (int i = 0; i < n_rounds; i++)
+			printf("round %d %ld %ld\n", i, round_begin[i], round_end[i]);
 	printf("done\n");
 	return 0;
 }
