@@ -15,6 +15,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/vfs.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -184,7 +185,7 @@ static void text_str(FILE *f, const char *s, size_t max)
 	for (size_t i = 0; i < max && s[i]; i++) {
 		unsigned char c = (unsigned char)s[i];
 
-		if (c < 0x20 || c >= 0x7f || c == '\\')
+		if (c < 0x20 || c >= 0x7f || c == '\\' || c == '"')
 			fprintf(f, "\\x%02x", c);
 		else
 			fputc(c, f);
@@ -657,7 +658,7 @@ static void print_summary(struct run *r, bool final)
 				for (size_t j = 0; j < LT_COMM_LEN && c[i].k.comm[j]; j++) {
 					unsigned char ch = (unsigned char)c[i].k.comm[j];
 
-					len += (ch < 0x20 || ch >= 0x7f || ch == '\\') ? 4 : 1;
+					len += (ch < 0x20 || ch >= 0x7f || ch == '\\' || ch == '"') ? 4 : 1;
 				}
 				text_str(stdout, c[i].k.comm, LT_COMM_LEN);
 				len += snprintf(proc, sizeof(proc), "[%u]", c[i].k.tgid);
@@ -707,7 +708,7 @@ static void usage(FILE *f)
 "  -p, --pid PID            measure only this process\n"
 "  -t, --tid TID            measure only this thread\n"
 "  -c, --cgroup PATH        measure only tasks in this cgroup v2 (or below);\n"
-"                           relative paths start at /sys/fs/cgroup\n"
+"                           relative paths start at the cgroup2 mount\n"
 "      --comm NAME          measure only threads with this comm\n"
 "  -i, --interval D         print the histograms every D (default unit s)\n"
 "  -d, --duration D         stop after D (default unit s)\n"
@@ -716,6 +717,8 @@ static void usage(FILE *f)
 "                           nr_cpus x 9.5 KiB, preallocated (default: 32 MiB\n"
 "                           worth, 128..2048; 256 at most with a filter);\n"
 "                           samples of classes beyond are counted as hist_full\n"
+"      --ringbuf KIB        ring buffer for outliers (default 1024 KiB, power of 2);\n"
+"                           outliers that find it full are counted as lost\n"
 "      --raw-tp             use raw_tp hooks even where tp_btf works\n"
 "  -v, --verbose            libbpf debug output (verifier log)\n"
 "  -h, --help               this help\n"
@@ -738,18 +741,30 @@ static void usage(FILE *f)
 "  latrack run syscall -m 0 -t 42      every syscall of thread 42\n");
 }
 
+#define CGROUP2_MAGIC 0x63677270 /* CGROUP2_SUPER_MAGIC */
+
+static bool is_cgroup2(const char *path)
+{
+	struct statfs sf;
+
+	return !statfs(path, &sf) && sf.f_type == CGROUP2_MAGIC;
+}
+
+/* PATH: absolute, or relative to the cgroup v2 mount (/sys/fs/cgroup, or
+ * /sys/fs/cgroup/unified on hybrid systems). */
 static int cgroup_id(const char *path, uint64_t *id)
 {
 	char buf[4096];
 	struct stat st;
 
 	if (path[0] != '/') {
-		snprintf(buf, sizeof(buf), "/sys/fs/cgroup/%s", path);
+		snprintf(buf, sizeof(buf), "%s/%s",
+			 is_cgroup2("/sys/fs/cgroup") ? "/sys/fs/cgroup" : "/sys/fs/cgroup/unified", path);
 		path = buf;
 	}
 	if (stat(path, &st))
 		return -errno;
-	if (!S_ISDIR(st.st_mode))
+	if (!S_ISDIR(st.st_mode) || !is_cgroup2(path))
 		return -ENOTDIR;
 	*id = st.st_ino; /* a cgroup v2 id is its kernfs inode number */
 	return 0;
@@ -775,7 +790,7 @@ static int is_number(const char *s)
 
 int cmd_run(int argc, char **argv)
 {
-	enum { OPT_COMM = 256, OPT_JSON, OPT_TIMEOUT, OPT_RAWTP, OPT_CLASSES };
+	enum { OPT_COMM = 256, OPT_JSON, OPT_TIMEOUT, OPT_RAWTP, OPT_CLASSES, OPT_RINGBUF };
 	static const struct option lopts[] = {
 		{ "trackers", required_argument, NULL, 'T' },
 		{ "threshold", required_argument, NULL, 'm' },
@@ -789,6 +804,7 @@ int cmd_run(int argc, char **argv)
 		{ "json", no_argument, NULL, OPT_JSON },
 		{ "raw-tp", no_argument, NULL, OPT_RAWTP },
 		{ "max-classes", required_argument, NULL, OPT_CLASSES },
+		{ "ringbuf", required_argument, NULL, OPT_RINGBUF },
 		{ "verbose", no_argument, NULL, 'v' },
 		{ "help", no_argument, NULL, 'h' },
 		{ 0 },
@@ -867,6 +883,18 @@ int cmd_run(int argc, char **argv)
 				return 2;
 			}
 			break;
+		case OPT_RINGBUF: {
+			uint32_t kib;
+			long page = sysconf(_SC_PAGESIZE);
+
+			if (parse_u32(optarg, &kib) || kib > (1u << 20) || (kib & (kib - 1)) ||
+			    (uint64_t)kib * 1024 < (uint64_t)page) {
+				fprintf(stderr, "latrack run: --ringbuf takes KiB, a power of 2, at least a page\n");
+				return 2;
+			}
+			r.o.ringbuf_bytes = kib * 1024;
+			break;
+		}
 		case OPT_RAWTP:
 			r.o.force_raw_tp = true;
 			break;
@@ -911,8 +939,8 @@ int cmd_run(int argc, char **argv)
 	if (cg_path) {
 		err = cgroup_id(cg_path, &r.o.f.cgid);
 		if (err) {
-			fprintf(stderr, "latrack run: cgroup '%s': %s (a cgroup v2 directory)\n", cg_path,
-				strerror(-err));
+			fprintf(stderr, "latrack run: cgroup '%s': %s\n", cg_path,
+				err == -ENOTDIR ? "not a cgroup v2 directory" : strerror(-err));
 			return 2;
 		}
 	}

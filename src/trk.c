@@ -178,6 +178,14 @@ int trk_set__start(struct trk_set **out, const struct trk_opts *o, char *err, si
 		snprintf(err, errlen, "cannot size the histogram map: %s", strerror(-ret));
 		goto fail;
 	}
+	if (o->ringbuf_bytes) {
+		ret = bpf_map__set_max_entries(bpf_object__find_map_by_name(s->units[0].obj, "lt_events"),
+					       o->ringbuf_bytes);
+		if (ret) {
+			snprintf(err, errlen, "cannot size the ring buffer: %s", strerror(-ret));
+			goto fail;
+		}
+	}
 	for (int i = 0; i < s->nr_units; i++) {
 		struct trk_unit *u = &s->units[i];
 

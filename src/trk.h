@@ -25,6 +25,7 @@ struct trk_opts {
 	struct trk_filter f;
 	bool on[LT_TRK_MAX];
 	uint64_t thresh_ns[LT_TRK_MAX];
+	uint32_t ringbuf_bytes; /* ring buffer size, power of 2 >= page (0: 1 MiB) */
 	uint32_t max_classes; /* histogram classes (0: default, see trk_default_classes) */
 	bool force_raw_tp; /* skip the tp_btf probe (tests the fallback) */
 	bool verbose;      /* libbpf debug messages to stderr */

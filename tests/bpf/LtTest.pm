@@ -105,6 +105,16 @@ sub latrack_stop {
 	my $n = 0;
 	while (my $line = <$fh>) {
 		$n++;
+		# storms: decode only the first outliers, count the others
+		if ($o{count_outliers_after} && $n > $o{count_outliers_after} && $line =~ /^\{"type":"outlier"/) {
+			push @objs, { type => 'outlier', counted_only => 1,
+				      class => ($line =~ /"class":"([^"]*)"/)[0] // '' };
+			next;
+		}
+		if ($o{text}) {
+			push @objs, { type => 'TEXT', line => $line };
+			next;
+		}
 		my $obj = eval { decode_json($line) };
 		if (!$obj) {
 			diag("line $n is not JSON: $line");

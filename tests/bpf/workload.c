@@ -71,8 +71,10 @@ static void pin(int cpu)
 
 static void *sleeper(void *arg)
 {
+	const char *name = getenv("LT_WORKLOAD_NAME"); /* tests escaping */
+
 	(void)arg;
-	prctl(PR_SET_NAME, "lt-sleeper");
+	prctl(PR_SET_NAME, name ? name : "lt-sleeper");
 	tid_measured = (int)syscall(SYS_gettid);
 	pthread_barrier_wait(&ready);
 	wait_go();
