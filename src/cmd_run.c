@@ -25,6 +25,7 @@
 #include "bpf_hist.h"
 #include "cmd.h"
 #include "ksyms.h"
+#include "run_classes.h"
 #include "trk.h"
 
 static const char *const syscall_names[] = {
@@ -55,16 +56,7 @@ struct run {
 	int64_t wall_off; /* CLOCK_REALTIME - CLOCK_MONOTONIC, ns */
 	uint64_t deadline_ns;
 	unsigned long nr_events;
-	/* class counts at the previous summary, for the +interval column */
-	struct cls *prev;
-	size_t nr_prev;
-};
-
-struct cls {
-	struct lt_class_key k;
-	uint64_t count, min, p50, p99, max;
-	double mean;
-	uint64_t intv;
+	struct run_classes *classes;
 };
 
 static void on_signal(int sig)
@@ -489,79 +481,13 @@ static void on_stuck(void *ctx, enum lt_trk trk, uint32_t tid, uint64_t begin, u
 
 /* ---- per-class summary ---- */
 
-static int cmp_key(const void *a, const void *b)
-{
-	return memcmp(&((const struct cls *)a)->k, &((const struct cls *)b)->k, sizeof(struct lt_class_key));
-}
-
 static int cmp_count_desc(const void *a, const void *b)
 {
-	const struct cls *x = a, *y = b;
+	const struct rc_class *x = a, *y = b;
 
 	if (x->k.trk != y->k.trk)
 		return x->k.trk < y->k.trk ? -1 : 1;
 	return x->count > y->count ? -1 : x->count < y->count;
-}
-
-static int read_classes(struct run *r, struct cls **out, size_t *nr)
-{
-	int fd = trk_set__hists_fd(r->set), ncpu = libbpf_num_possible_cpus();
-	size_t vsz = (sizeof(struct lt_hist_raw) + 7) / 8 * 8, n = 0, cap = 0;
-	struct lt_class_key key, next;
-	struct lt_hist_raw *per = NULL, *sum = NULL;
-	struct cls *c = NULL;
-	void *prev = NULL;
-	int err = 0;
-
-	if (ncpu <= 0)
-		return -EINVAL;
-	per = malloc(vsz * (size_t)ncpu);
-	sum = malloc(sizeof(*sum));
-	if (!per || !sum) {
-		err = -ENOMEM;
-		goto out;
-	}
-	while (!bpf_map_get_next_key(fd, prev, &next)) {
-		key = next;
-		prev = &key;
-		if (bpf_map_lookup_elem(fd, &key, per))
-			continue;
-		memset(sum, 0, sizeof(*sum));
-		for (int i = 0; i < ncpu; i++)
-			bh_merge_raw(sum, (const struct lt_hist_raw *)((char *)per + vsz * (size_t)i));
-		if (n == cap) {
-			struct cls *nc = realloc(c, (cap ? cap * 2 : 64) * sizeof(*c));
-
-			if (!nc) {
-				err = -ENOMEM;
-				goto out;
-			}
-			c = nc;
-			cap = cap ? cap * 2 : 64;
-		}
-		c[n] = (struct cls){
-			.k = key, .count = sum->count, .min = bh_min(sum), .max = bh_max(sum),
-			.p50 = bh_percentile(sum, 50), .p99 = bh_percentile(sum, 99),
-			.mean = bh_mean(sum),
-		};
-		n++;
-	}
-	qsort(c, n, sizeof(*c), cmp_key);
-	for (size_t i = 0; i < n; i++) {
-		struct cls *p = r->prev ? bsearch(&c[i], r->prev, r->nr_prev, sizeof(*c), cmp_key) : NULL;
-
-		c[i].intv = c[i].count - (p ? p->count : 0);
-	}
-out:
-	free(per);
-	free(sum);
-	if (err) {
-		free(c);
-		return err;
-	}
-	*out = c;
-	*nr = n;
-	return 0;
 }
 
 static void print_losses(struct run *r, bool final)
@@ -603,28 +529,23 @@ static void print_losses(struct run *r, bool final)
 static void print_summary(struct run *r, bool final)
 {
 	char sb[32], a[32], b[32], c3[32], wall[64];
-	struct cls *c = NULL;
+	struct rc_class *c = NULL;
 	size_t n = 0;
 
-	if (read_classes(r, &c, &n)) {
+	run_classes__evict_exited(r->classes, false);
+	if (run_classes__snapshot(r->classes, &c, &n)) {
 		fprintf(stderr, "latrack run: cannot read the histograms\n");
 		return;
 	}
-	/* keep the key-sorted copy for the next +interval column */
-	free(r->prev);
-	r->prev = malloc(n ? n * sizeof(*c) : 1);
-	if (r->prev)
-		memcpy(r->prev, c, n * sizeof(*c));
-	r->nr_prev = r->prev ? n : 0;
-
 	qsort(c, n, sizeof(*c), cmp_count_desc);
 	fmt_wall(r, mono_ns(), wall, sizeof(wall), r->json);
 	if (r->json) {
 		for (size_t i = 0; i < n; i++) {
 			fprintf(stdout, "{\"type\":\"summary\",\"final\":%s,\"time\":\"%s\",\"tracker\":\"%s\","
-				"\"class\":\"%s\",\"sub\":%u,\"pid\":%u,\"comm\":",
+				"\"class\":\"%s\",\"sub\":%u,\"pid\":%u,%s\"comm\":",
 				final ? "true" : "false", wall, trk_names[c[i].k.trk % LT_TRK_MAX],
-				sub_name(c[i].k.trk, c[i].k.sub, sb, sizeof(sb)), c[i].k.sub, c[i].k.tgid);
+				sub_name(c[i].k.trk, c[i].k.sub, sb, sizeof(sb)), c[i].k.sub, c[i].k.tgid,
+				c[i].exited ? "\"exited\":true," : "");
 			json_str(stdout, c[i].k.comm, LT_COMM_LEN);
 			fprintf(stdout, ",\"count\":%" PRIu64 ",\"interval_count\":%" PRIu64
 				",\"min_ns\":%" PRIu64 ",\"p50_ns\":%" PRIu64 ",\"p99_ns\":%" PRIu64
@@ -661,7 +582,11 @@ static void print_summary(struct run *r, bool final)
 					len += (ch < 0x20 || ch >= 0x7f || ch == '\\' || ch == '"') ? 4 : 1;
 				}
 				text_str(stdout, c[i].k.comm, LT_COMM_LEN);
-				len += snprintf(proc, sizeof(proc), "[%u]", c[i].k.tgid);
+				if (c[i].k.tgid)
+					len += snprintf(proc, sizeof(proc), "[%u]%s", c[i].k.tgid,
+							c[i].exited ? "+" : "");
+				else
+					len += snprintf(proc, sizeof(proc), "[exited]");
 				fprintf(stdout, "%s%*s %10" PRIu64 " %8" PRIu64 " %9s %9s %9s\n", proc,
 					len < 24 ? 24 - len : 0, "", c[i].count, c[i].intv,
 					fmt_dur(c[i].p50, a, sizeof(a)), fmt_dur(c[i].p99, b, sizeof(b)),
@@ -816,7 +741,7 @@ int cmd_run(int argc, char **argv)
 	const char *cg_path = NULL;
 	struct timespec rt, mt;
 	int opt, err, ret = 1, npos = 0;
-	uint64_t next_sweep, next_print = 0, start;
+	uint64_t next_sweep, next_print = 0, next_evict, start;
 	char errbuf[256];
 	long printed = 0;
 
@@ -966,6 +891,11 @@ int cmd_run(int argc, char **argv)
 	if (!r.ks)
 		fprintf(stderr, "latrack run: cannot read /proc/kallsyms (%s): stacks unsymbolised\n",
 			strerror(errno));
+	r.classes = run_classes__new(trk_set__hists_fd(r.set));
+	if (!r.classes) {
+		fprintf(stderr, "latrack run: %s\n", strerror(errno));
+		goto out;
+	}
 	rb = ring_buffer__new(trk_set__events_fd(r.set), on_event, &r, NULL);
 	if (!rb) {
 		fprintf(stderr, "latrack run: cannot open the ring buffer: %s\n", strerror(errno));
@@ -983,6 +913,7 @@ int cmd_run(int argc, char **argv)
 	if (r.duration_ns)
 		r.deadline_ns = start + r.duration_ns;
 	next_sweep = start + 250 * NS_PER_MS;
+	next_evict = start + NS_PER_S;
 	if (r.interval_ns)
 		next_print = start + r.interval_ns;
 
@@ -1011,6 +942,10 @@ int cmd_run(int argc, char **argv)
 			trk_set__sweep(r.set, now, r.timeout_ns, on_stuck, &r);
 			next_sweep = now + 250 * NS_PER_MS;
 		}
+		if (now >= next_evict) {
+			run_classes__evict_exited(r.classes, false);
+			next_evict = now + NS_PER_S;
+		}
 		if (r.interval_ns && now >= next_print) {
 			print_summary(&r, false);
 			next_print += r.interval_ns;
@@ -1031,6 +966,6 @@ out:
 	ring_buffer__free(rb);
 	trk_set__destroy(r.set);
 	ksyms__free(r.ks);
-	free(r.prev);
+	run_classes__free(r.classes);
 	return ret;
 }

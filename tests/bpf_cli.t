@@ -60,6 +60,28 @@ my $name = "q\"b\\n\n\x01\xe9";
 	like($txt, qr/^lost: nothing/m, 'loss line at exit');
 }
 
+# Classes of exited processes leave the kernel map when it fills up, and
+# stay in the tables (with their pids): 4 short processes, each with a few
+# classes, through a 48-class kernel map, with nothing lost.
+{
+	my $l = latrack_start('syscall', '--json', '--comm', 'lt_workload', '-m', '1s', '--max-classes', '48');
+	my @pids;
+	for (1 .. 4) {
+		my $w = workload('sleep', 1, 1);
+		go_and_wait($w);
+		push @pids, $w->{pid};
+		sleep 1.2; # latrack moves exited classes out once a second
+	}
+	my ($rc, $objs) = latrack_stop($l);
+	my @sum = of_type($objs, 'summary', final => JSON::PP::true);
+	my ($loss) = of_type($objs, 'loss', final => JSON::PP::true);
+	is($loss->{syscall}{hist_full}, 0, 'exited classes evicted: the 48-class map never overflowed')
+		or diag(explain($loss));
+	my %seen = map { $_->{pid} => 1 } grep { $_->{class} eq 'futex' } @sum;
+	is(scalar(grep { $seen{$_} } @pids), 4, 'each exited process still has its classes in the table');
+	ok(scalar(grep { $_->{exited} } @sum) > 0, 'evicted classes are marked exited');
+}
+
 # -c: tasks in the cgroup or below it are measured, others are not.
 SKIP: {
 	my $root = -e '/sys/fs/cgroup/cgroup.procs' ? '/sys/fs/cgroup' : '/sys/fs/cgroup/unified';
