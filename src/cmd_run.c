@@ -26,6 +26,7 @@
 #include "cmd.h"
 #include "ksyms.h"
 #include "run_classes.h"
+#include "usyms.h"
 #include "trk.h"
 
 static const char *const syscall_names[] = {
@@ -53,6 +54,7 @@ struct run {
 	long count; /* intervals to print, 0 = unlimited */
 	struct trk_set *set;
 	struct ksyms *ks;
+	struct usyms *us;
 	int64_t wall_off; /* CLOCK_REALTIME - CLOCK_MONOTONIC, ns */
 	uint64_t deadline_ns;
 	unsigned long nr_events;
@@ -322,9 +324,14 @@ static void print_json_event(struct run *r, const struct lt_event *e)
 		json_kstack(f, r, "kstack", e->kstack, e->kstack_n);
 	}
 	if (ustack_len(e)) {
+		char sym[512];
+
 		fprintf(f, ",\"ustack\":[");
-		for (__u32 i = 0; i < ustack_len(e); i++)
-			fprintf(f, "%s\"0x%llx\"", i ? "," : "", (unsigned long long)e->ustack[i]);
+		for (__u32 i = 0; i < ustack_len(e); i++) {
+			if (i)
+				fputc(',', f);
+			json_str(f, usyms__format(r->us, e->pid, e->ustack[i], sym, sizeof(sym)), sizeof(sym));
+		}
 		fputc(']', f);
 	}
 	if (e->wstack_n)
@@ -372,9 +379,15 @@ static void print_text_event(struct run *r, const struct lt_event *e)
 								  : "sleeping in (kernel)",
 			    e->kstack, e->kstack_n);
 	if (ustack_len(e)) {
-		fputs("    user stack (unsymbolised):\n", f);
-		for (__u32 i = 0; i < ustack_len(e); i++)
-			fprintf(f, "      0x%llx\n", (unsigned long long)e->ustack[i]);
+		char sym[512];
+
+		fputs("    user stack:\n", f);
+		for (__u32 i = 0; i < ustack_len(e); i++) {
+			fputs("      ", f);
+			/* file names come from the traced system too */
+			text_str(f, usyms__format(r->us, e->pid, e->ustack[i], sym, sizeof(sym)), sizeof(sym));
+			fputc('\n', f);
+		}
 	}
 	if (e->wstack_n)
 		text_kstack(f, r, "waker (kernel)", e->wstack, e->wstack_n);
@@ -891,6 +904,11 @@ int cmd_run(int argc, char **argv)
 	if (!r.ks)
 		fprintf(stderr, "latrack run: cannot read /proc/kallsyms (%s): stacks unsymbolised\n",
 			strerror(errno));
+	r.us = usyms__new();
+	if (!r.us) {
+		fprintf(stderr, "latrack run: libelf: %s\n", strerror(errno));
+		goto out;
+	}
 	r.classes = run_classes__new(trk_set__hists_fd(r.set));
 	if (!r.classes) {
 		fprintf(stderr, "latrack run: %s\n", strerror(errno));
@@ -967,5 +985,6 @@ out:
 	trk_set__destroy(r.set);
 	ksyms__free(r.ks);
 	run_classes__free(r.classes);
+	usyms__free(r.us);
 	return ret;
 }

@@ -48,6 +48,9 @@ for my $hook ('tp_btf', 'raw_tp') {
 	is(scalar(grep { $_->{end_ns} - $_->{begin_ns} == $_->{delay_ns} } @sleeps), $N,
 	   "$hook: delay = end - begin");
 	is(scalar(grep { @{ $_->{ustack} // [] } > 0 } @sleeps), $N, "$hook: user stack of the call site captured");
+	is(scalar(grep { kstack_has($_, qr/^(sleeper|sleep_ms)\+0x[0-9a-f]+ \(lt_workload\)$/, 'ustack') } @sleeps), $N,
+	   "$hook: user stack symbolised: the workload's own function")
+		or diag(explain($sleeps[0]{ustack}));
 	if ($hook eq 'tp_btf') {
 		is(scalar(grep { kstack_has($_, qr/^hrtimer_nanosleep\+/) && kstack_has($_, qr/^__x64_sys_(clock_)?nanosleep\+/)
 				 && ($_->{kstack_kind} // '') eq 'blocked' } @sleeps),
