@@ -2,7 +2,8 @@
  *
  *   lt_workload sleep N MS      thread "lt-sleeper": N x nanosleep(MS ms)
  *   lt_workload wake N MS       thread "lt-sleeper" blocks on a pipe read,
- *                               thread "lt-waker" writes after MS ms; N rounds
+ *                               thread "lt-waker" writes MS ms after the reader
+ *                               said it is about to read; N rounds
  *   lt_workload loop N          thread "lt-loop": N x getppid()
  *   lt_workload hogwake N MS    two CPU hogs "lt-hog" and "lt-sleeper" pinned to
  *                               CPU 0; the sleeper sleeps MS ms, N rounds
@@ -26,7 +27,7 @@
 #include <unistd.h>
 
 static int n_rounds, ms;
-static int pfd[2];
+static int pfd[2], ready_pfd[2];
 static pthread_barrier_t ready;
 static pthread_mutex_t go_lock = PTHREAD_MUTEX_INITIALIZER;
 static pthread_cond_t go_cond = PTHREAD_COND_INITIALIZER;
@@ -104,6 +105,9 @@ static void *pipe_sleeper(void *arg)
 	wait_go();
 	for (int i = 0; i < n_rounds; i++) {
 		round_begin[i] = now_ns();
+		/* tell the writer to start its MS ms: this read will block */
+		if (write(ready_pfd[1], "r", 1) != 1)
+			exit(3);
 		lt_wait_on_pipe();
 		round_end[i] = now_ns();
 	}
@@ -118,6 +122,10 @@ static void *pipe_waker(void *arg)
 	pthread_barrier_wait(&ready);
 	wait_go();
 	for (int i = 0; i < n_rounds; i++) {
+		char c;
+
+		if (read(ready_pfd[0], &c, 1) != 1)
+			exit(3);
 		sleep_ms(ms);
 		if (write(pfd[1], "x", 1) != 1)
 			exit(3);
@@ -189,7 +197,7 @@ int main(int argc, char **argv)
 	sigemptyset(&set);
 	sigaddset(&set, SIGUSR1);
 	pthread_sigmask(SIG_BLOCK, &set, NULL);
-	if (pipe(pfd))
+	if (pipe(pfd) || pipe(ready_pfd))
 		return 3;
 
 	if (!strcmp(argv[1], "sleep")) {
