@@ -14,7 +14,8 @@ enum lt_trk {
 	LT_TRK_SYSCALL = 0,
 	LT_TRK_WAKEUP  = 1,
 	LT_TRK_OFFCPU  = 2,
-	LT_TRK_MAX     = 3,
+	LT_TRK_BLOCK   = 3,
+	LT_TRK_MAX     = 4,
 };
 
 /* Loss counters, per CPU, in lt_drops[trk * LT_DROP_MAX + kind]. */
@@ -29,7 +30,9 @@ enum lt_drop {
 
 /* Histogram class: tracker, a tracker-specific sub-class (syscall number;
  * CPU for wakeup; task state for offcpu), and the process (tgid plus the
- * thread-group leader's comm, so the class stays readable after it exits). */
+ * thread-group leader's comm, so the class stays readable after it exits).
+ * block: sub = LT_BLK_SUB(phase, op), tgid = device (major << 20 | minor,
+ * the kernel's dev_t), comm = disk name. */
 struct lt_class_key {
 	__u32 trk;
 	__u32 sub;
@@ -37,6 +40,13 @@ struct lt_class_key {
 	__u32 pad;
 	char comm[LT_COMM_LEN];
 };
+
+/* block classes: phase (queued: insert -> issue; service: issue ->
+ * complete) and operation (REQ_OP_*: 0 read, 1 write, 2 flush, 3 discard...) */
+#define LT_BLK_QUEUE   0
+#define LT_BLK_SERVICE 1
+#define LT_BLK_TOTAL   2 /* outliers: insert (or issue) -> complete */
+#define LT_BLK_SUB(phase, op) (((phase) << 8) | ((op) & 0xff))
 
 /* lt_event.flags */
 #define LT_EV_KSTACK_BLOCKED 0x1 /* kstack: where the task blocked (syscall) */
@@ -65,6 +75,12 @@ struct lt_event {
 	__u32 prev_pid, prev_tid;
 	char prev_comm[LT_COMM_LEN];
 	__u32 kstack_n, ustack_n, wstack_n, pad;
+	/* block: the request (pid/tid/comm above: the task that issued it) */
+	__u64 sector;
+	__u32 bytes;
+	__u32 dev;         /* major << 20 | minor */
+	__u64 queue_ns;    /* insert -> issue, 0 when not queued */
+	char disk[32];
 	__u64 kstack[LT_KSTACK_MAX]; /* measured task, kernel */
 	__u64 ustack[LT_USTACK_MAX]; /* measured task, user (syscall: call site) */
 	__u64 wstack[LT_KSTACK_MAX]; /* waker, kernel (offcpu) */

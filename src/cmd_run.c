@@ -33,11 +33,12 @@ static const char *const syscall_names[] = {
 #include "syscall_names.h"
 };
 
-static const char *const trk_names[LT_TRK_MAX] = { "syscall", "wakeup", "offcpu" };
+static const char *const trk_names[LT_TRK_MAX] = { "syscall", "wakeup", "offcpu", "block" };
 static const uint64_t default_thresh_ns[LT_TRK_MAX] = {
 	10000000ull,   /* syscall: 10 ms */
 	5000000ull,    /* wakeup: 5 ms of run-queue wait */
 	1000000000ull, /* offcpu: 1 s */
+	10000000ull,   /* block: 10 ms from insert (or issue) to completion */
 };
 static const char *const drop_names[LT_DROP_MAX] = { "ringbuf", "inflight_full", "hist_full", "stack" };
 
@@ -117,7 +118,7 @@ static int parse_trackers(const char *s, bool on[LT_TRK_MAX])
 		int t = trk_by_name(s, len);
 
 		if (t < 0) {
-			fprintf(stderr, "latrack run: unknown tracker '%.*s' (known: syscall, wakeup, offcpu)\n",
+			fprintf(stderr, "latrack run: unknown tracker '%.*s' (known: syscall, wakeup, offcpu, block)\n",
 				(int)len, s);
 			return -EINVAL;
 		}
@@ -210,6 +211,17 @@ static const char *sub_name(uint32_t trk, uint32_t sub, char *buf, size_t len)
 	case LT_TRK_WAKEUP:
 		snprintf(buf, len, "cpu%u", sub);
 		return buf;
+	case LT_TRK_BLOCK: {
+		static const char *const ops[] = { "R", "W", "F", "D", NULL, "SE", NULL, NULL, NULL, "WZ" };
+		uint32_t op = sub & 0xff, phase = sub >> 8;
+		const char *sfx = phase == LT_BLK_QUEUE ? " queue" : phase == LT_BLK_SERVICE ? " service" : "";
+
+		if (op < 10 && ops[op])
+			snprintf(buf, len, "%s%s", ops[op], sfx);
+		else
+			snprintf(buf, len, "op%u%s", op, sfx);
+		return buf;
+	}
 	case LT_TRK_OFFCPU:
 		/* task state bits (include/linux/sched.h) */
 		if ((sub & 0x402) == 0x402)
@@ -312,6 +324,13 @@ static void print_json_event(struct run *r, const struct lt_event *e)
 	if (e->trk == LT_TRK_SYSCALL)
 		fprintf(f, ",\"syscall\":\"%s\",\"nr\":%u,\"ret\":%lld",
 			sub_name(e->trk, e->sub, sb, sizeof(sb)), e->sub, (long long)e->ret);
+	if (e->trk == LT_TRK_BLOCK) {
+		fprintf(f, ",\"dev\":\"%u:%u\",\"disk\":", e->dev >> 20, e->dev & 0xfffff);
+		json_str(f, e->disk, sizeof(e->disk));
+		fprintf(f, ",\"sector\":%llu,\"bytes\":%u,\"queue_ns\":%llu,\"service_ns\":%llu,\"error\":%lld",
+			(unsigned long long)e->sector, e->bytes, (unsigned long long)e->queue_ns,
+			(unsigned long long)(e->delay_ns - e->queue_ns), (long long)e->ret);
+	}
 	if (e->flags & LT_EV_WAKER)
 		json_who(f, "waker", e->waker_pid, e->waker_tid, e->waker_comm);
 	if (e->flags & LT_EV_PREEMPTED)
@@ -362,6 +381,16 @@ static void print_text_event(struct run *r, const struct lt_event *e)
 	if (e->trk == LT_TRK_SYSCALL)
 		fprintf(f, " ret %lld", (long long)e->ret);
 	fputc('\n', f);
+	if (e->trk == LT_TRK_BLOCK) {
+		char q[32], sv[32];
+
+		fprintf(f, "    device ");
+		text_str(f, e->disk, sizeof(e->disk));
+		fprintf(f, " (%u:%u) sector %llu bytes %u: queued %s, service %s, error %lld\n",
+			e->dev >> 20, e->dev & 0xfffff, (unsigned long long)e->sector, e->bytes,
+			fmt_dur(e->queue_ns, q, sizeof(q)), fmt_dur(e->delay_ns - e->queue_ns, sv, sizeof(sv)),
+			(long long)e->ret);
+	}
 	if (e->flags & LT_EV_WAKER) {
 		fprintf(f, "    woken by pid %u tid %u \"", e->waker_pid, e->waker_tid);
 		text_str(f, e->waker_comm, LT_COMM_LEN);
@@ -555,10 +584,16 @@ static void print_summary(struct run *r, bool final)
 	if (r->json) {
 		for (size_t i = 0; i < n; i++) {
 			fprintf(stdout, "{\"type\":\"summary\",\"final\":%s,\"time\":\"%s\",\"tracker\":\"%s\","
-				"\"class\":\"%s\",\"sub\":%u,\"pid\":%u,%s\"comm\":",
+				"\"class\":\"%s\",\"sub\":%u,",
 				final ? "true" : "false", wall, trk_names[c[i].k.trk % LT_TRK_MAX],
-				sub_name(c[i].k.trk, c[i].k.sub, sb, sizeof(sb)), c[i].k.sub, c[i].k.tgid,
-				c[i].exited ? "\"exited\":true," : "");
+				sub_name(c[i].k.trk, c[i].k.sub, sb, sizeof(sb)), c[i].k.sub);
+			if (c[i].k.trk == LT_TRK_BLOCK) { /* the class is a device, not a process */
+				fprintf(stdout, "\"dev\":\"%u:%u\",\"disk\":", c[i].k.tgid >> 20,
+					c[i].k.tgid & 0xfffff);
+			} else {
+				fprintf(stdout, "\"pid\":%u,%s\"comm\":", c[i].k.tgid,
+					c[i].exited ? "\"exited\":true," : "");
+			}
 			json_str(stdout, c[i].k.comm, LT_COMM_LEN);
 			fprintf(stdout, ",\"count\":%" PRIu64 ",\"interval_count\":%" PRIu64
 				",\"min_ns\":%" PRIu64 ",\"p50_ns\":%" PRIu64 ",\"p99_ns\":%" PRIu64
@@ -573,7 +608,8 @@ static void print_summary(struct run *r, bool final)
 				continue;
 			fprintf(stdout, "\n%s %s latency per class (since start; +INTV: since last table)%s\n",
 				wall, trk_names[t], final ? ", final" : "");
-			fprintf(stdout, "  %-18s %-24s %10s %8s %9s %9s %9s\n", "CLASS", "PROCESS", "COUNT",
+			fprintf(stdout, "  %-18s %-24s %10s %8s %9s %9s %9s\n", "CLASS",
+				t == LT_TRK_BLOCK ? "DEVICE" : "PROCESS", "COUNT",
 				"+INTV", "P50", "P99", "MAX");
 			for (size_t i = 0; i < n; i++) {
 				char proc[48];
@@ -595,7 +631,10 @@ static void print_summary(struct run *r, bool final)
 					len += (ch < 0x20 || ch >= 0x7f || ch == '\\' || ch == '"') ? 4 : 1;
 				}
 				text_str(stdout, c[i].k.comm, LT_COMM_LEN);
-				if (c[i].k.tgid)
+				if (t == LT_TRK_BLOCK)
+					len += snprintf(proc, sizeof(proc), " (%u:%u)", c[i].k.tgid >> 20,
+							c[i].k.tgid & 0xfffff);
+				else if (c[i].k.tgid)
 					len += snprintf(proc, sizeof(proc), "[%u]%s", c[i].k.tgid,
 							c[i].exited ? "+" : "");
 				else
@@ -636,6 +675,9 @@ static void usage(FILE *f)
 "  offcpu    switched out asleep -> switched in; class: task state x\n"
 "            process; outliers carry the sleeper's stack and the waker\n"
 "            (default threshold 1s)\n"
+"  block     block_rq_insert -> issue -> complete per request; classes:\n"
+"            device x operation, queued and service time; outliers carry\n"
+"            sector, bytes and the submitting task (default threshold 10ms)\n"
 "\n"
 "Options:\n"
 "  -T, --trackers LIST      comma-separated trackers (same as naming them)\n"
@@ -662,10 +704,11 @@ static void usage(FILE *f)
 "  -h, --help               this help\n"
 "\n"
 "Thresholds live in the BPF map lt_thresh (index 0 syscall, 1 wakeup,\n"
-"2 offcpu; u64 ns) and may be changed while running, e.g. with\n"
+"2 offcpu, 3 block; u64 ns) and may be changed while running, e.g. with\n"
 "  bpftool map update name lt_thresh key 0 0 0 0 value hex 80 96 98 00 00 00 00 00\n"
 "\n"
-"Filters apply to the measured task: for wakeup, the task being woken.\n"
+"Filters apply to the measured task: for wakeup, the task being woken;\n"
+"for block, the task that submitted the request.\n"
 "Needs root (CAP_BPF + CAP_PERFMON) and a kernel with BTF.\n"
 "\n"
 "EXAMPLES:\n"
@@ -676,7 +719,8 @@ static void usage(FILE *f)
 "                                      nginx threads asleep for more than 100 ms\n"
 "  latrack run -c system.slice/ssh.service -d 30 --json > out.jsonl\n"
 "                                      30 s of outliers of one service, as JSON\n"
-"  latrack run syscall -m 0 -t 42      every syscall of thread 42\n");
+"  latrack run syscall -m 0 -t 42      every syscall of thread 42\n"
+"  latrack run block -m 50ms 10        block requests over 50 ms, tables every 10 s\n");
 }
 
 #define CGROUP2_MAGIC 0x63677270 /* CGROUP2_SUPER_MAGIC */

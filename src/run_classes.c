@@ -131,7 +131,7 @@ int run_classes__evict_exited(struct run_classes *rc, bool force)
 		key = next;
 		prev = &key;
 		used++;
-		if (!process_exited(key.tgid))
+		if (key.trk == LT_TRK_BLOCK || !process_exited(key.tgid)) /* block: tgid is a device */
 			continue;
 		if (nr_gone == cap) {
 			struct lt_class_key *g = realloc(gone, (cap ? cap * 2 : 64) * sizeof(*g));

@@ -16,7 +16,7 @@
 /* Maps every object declares (lt_common.bpf.h) and only the first creates. */
 static const char *const shared_maps[] = { "lt_events", "lt_drops", "lt_thresh", "lt_hists", "lt_zero" };
 
-#define MAX_UNITS 2
+#define MAX_UNITS 3
 #define MAX_STUCK 4096
 
 struct stuck_seen {
@@ -148,7 +148,9 @@ int trk_set__start(struct trk_set **out, const struct trk_opts *o, char *err, si
 
 	s->btf = !o->force_raw_tp && trk_probe_tp_btf("sched_switch") &&
 		 trk_probe_tp_btf("sys_enter") && trk_probe_tp_btf("sys_exit") &&
-		 trk_probe_tp_btf("sched_waking") && trk_probe_tp_btf("sched_process_exit");
+		 trk_probe_tp_btf("sched_waking") && trk_probe_tp_btf("sched_process_exit") &&
+		 (!o->on[LT_TRK_BLOCK] || (trk_probe_tp_btf("block_rq_issue") &&
+					   trk_probe_tp_btf("block_rq_complete")));
 
 	if (o->on[LT_TRK_SYSCALL]) {
 		ret = trk_syscall__open(&s->units[s->nr_units], o, s->btf);
@@ -162,6 +164,14 @@ int trk_set__start(struct trk_set **out, const struct trk_opts *o, char *err, si
 		ret = trk_sched__open(&s->units[s->nr_units], o, s->btf);
 		if (ret) {
 			snprintf(err, errlen, "cannot open the sched BPF object: %s", strerror(-ret));
+			goto fail;
+		}
+		s->nr_units++;
+	}
+	if (o->on[LT_TRK_BLOCK]) {
+		ret = trk_block__open(&s->units[s->nr_units], o, s->btf);
+		if (ret) {
+			snprintf(err, errlen, "cannot open the block BPF object: %s", strerror(-ret));
 			goto fail;
 		}
 		s->nr_units++;

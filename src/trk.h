@@ -82,5 +82,6 @@ void trk_unit_select_hooks(struct trk_unit *u, bool btf);
 int trk_syscall__open(struct trk_unit *u, const struct trk_opts *o, bool btf);
 int trk_syscall__inflight_fd(const struct trk_unit *u);
 int trk_sched__open(struct trk_unit *u, const struct trk_opts *o, bool btf);
+int trk_block__open(struct trk_unit *u, const struct trk_opts *o, bool btf);
 
 #endif
