@@ -15,7 +15,8 @@ enum lt_trk {
 	LT_TRK_WAKEUP  = 1,
 	LT_TRK_OFFCPU  = 2,
 	LT_TRK_BLOCK   = 3,
-	LT_TRK_MAX     = 4,
+	LT_TRK_IRQ     = 4,
+	LT_TRK_MAX     = 5,
 };
 
 /* Loss counters, per CPU, in lt_drops[trk * LT_DROP_MAX + kind]. */
@@ -47,6 +48,14 @@ struct lt_class_key {
 #define LT_BLK_SERVICE 1
 #define LT_BLK_TOTAL   2 /* outliers: insert (or issue) -> complete */
 #define LT_BLK_SUB(phase, op) (((phase) << 8) | ((op) & 0xff))
+
+/* irq classes: kind and number (IRQ number or softirq vector); tgid 0,
+ * comm = the handler's name (hard IRQ) */
+#define LT_IRQ_HARD      0 /* irq_handler_entry -> exit */
+#define LT_IRQ_SOFT_WAIT 1 /* softirq_raise -> entry */
+#define LT_IRQ_SOFT_RUN  2 /* softirq_entry -> exit */
+#define LT_IRQ_SUB(kind, n) (((kind) << 16) | ((n) & 0xffff))
+#define LT_NR_SOFTIRQS   10
 
 /* lt_event.flags */
 #define LT_EV_KSTACK_BLOCKED 0x1 /* kstack: where the task blocked (syscall) */

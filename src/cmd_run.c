@@ -33,12 +33,16 @@ static const char *const syscall_names[] = {
 #include "syscall_names.h"
 };
 
-static const char *const trk_names[LT_TRK_MAX] = { "syscall", "wakeup", "offcpu", "block" };
+static const char *const trk_names[LT_TRK_MAX] = { "syscall", "wakeup", "offcpu", "block", "irq" };
+static const char *const softirq_names[LT_NR_SOFTIRQS] = {
+	"HI", "TIMER", "NET_TX", "NET_RX", "BLOCK", "IRQ_POLL", "TASKLET", "SCHED", "HRTIMER", "RCU",
+};
 static const uint64_t default_thresh_ns[LT_TRK_MAX] = {
 	10000000ull,   /* syscall: 10 ms */
 	5000000ull,    /* wakeup: 5 ms of run-queue wait */
 	1000000000ull, /* offcpu: 1 s */
 	10000000ull,   /* block: 10 ms from insert (or issue) to completion */
+	1000000ull,    /* irq: 1 ms in a handler or waiting for a softirq */
 };
 static const char *const drop_names[LT_DROP_MAX] = { "ringbuf", "inflight_full", "hist_full", "stack" };
 
@@ -118,7 +122,7 @@ static int parse_trackers(const char *s, bool on[LT_TRK_MAX])
 		int t = trk_by_name(s, len);
 
 		if (t < 0) {
-			fprintf(stderr, "latrack run: unknown tracker '%.*s' (known: syscall, wakeup, offcpu, block)\n",
+			fprintf(stderr, "latrack run: unknown tracker '%.*s' (known: syscall, wakeup, offcpu, block, irq)\n",
 				(int)len, s);
 			return -EINVAL;
 		}
@@ -211,6 +215,16 @@ static const char *sub_name(uint32_t trk, uint32_t sub, char *buf, size_t len)
 	case LT_TRK_WAKEUP:
 		snprintf(buf, len, "cpu%u", sub);
 		return buf;
+	case LT_TRK_IRQ: {
+		uint32_t kind = sub >> 16, n = sub & 0xffff;
+
+		if (kind == LT_IRQ_HARD)
+			snprintf(buf, len, "irq%u", n);
+		else
+			snprintf(buf, len, "%s %s", n < LT_NR_SOFTIRQS ? softirq_names[n] : "softirq?",
+				 kind == LT_IRQ_SOFT_WAIT ? "wait" : "run");
+		return buf;
+	}
 	case LT_TRK_BLOCK: {
 		static const char *const ops[] = { "R", "W", "F", "D", NULL, "SE", NULL, NULL, NULL, "WZ" };
 		uint32_t op = sub & 0xff, phase = sub >> 8;
@@ -324,6 +338,10 @@ static void print_json_event(struct run *r, const struct lt_event *e)
 	if (e->trk == LT_TRK_SYSCALL)
 		fprintf(f, ",\"syscall\":\"%s\",\"nr\":%u,\"ret\":%lld",
 			sub_name(e->trk, e->sub, sb, sizeof(sb)), e->sub, (long long)e->ret);
+	if (e->trk == LT_TRK_IRQ && (e->sub >> 16) == LT_IRQ_HARD) {
+		fprintf(f, ",\"irq\":%u,\"handler\":", e->sub & 0xffff);
+		json_str(f, e->disk, sizeof(e->disk));
+	}
 	if (e->trk == LT_TRK_BLOCK) {
 		fprintf(f, ",\"dev\":\"%u:%u\",\"disk\":", e->dev >> 20, e->dev & 0xfffff);
 		json_str(f, e->disk, sizeof(e->disk));
@@ -381,6 +399,15 @@ static void print_text_event(struct run *r, const struct lt_event *e)
 	if (e->trk == LT_TRK_SYSCALL)
 		fprintf(f, " ret %lld", (long long)e->ret);
 	fputc('\n', f);
+	if (e->trk == LT_TRK_IRQ) {
+		fputs("    (pid/tid/comm: the task it interrupted)", f);
+		if ((e->sub >> 16) == LT_IRQ_HARD) {
+			fputs(" handler \"", f);
+			text_str(f, e->disk, sizeof(e->disk));
+			fputc('"', f);
+		}
+		fputc('\n', f);
+	}
 	if (e->trk == LT_TRK_BLOCK) {
 		char q[32], sv[32];
 
@@ -590,6 +617,11 @@ static void print_summary(struct run *r, bool final)
 			if (c[i].k.trk == LT_TRK_BLOCK) { /* the class is a device, not a process */
 				fprintf(stdout, "\"dev\":\"%u:%u\",\"disk\":", c[i].k.tgid >> 20,
 					c[i].k.tgid & 0xfffff);
+			} else if (c[i].k.trk == LT_TRK_IRQ) {
+				fprintf(stdout, "\"kind\":\"%s\",\"%s\":%u,\"handler\":",
+					(c[i].k.sub >> 16) == LT_IRQ_HARD ? "hardirq" : "softirq",
+					(c[i].k.sub >> 16) == LT_IRQ_HARD ? "irq" : "vector",
+					c[i].k.sub & 0xffff);
 			} else {
 				fprintf(stdout, "\"pid\":%u,%s\"comm\":", c[i].k.tgid,
 					c[i].exited ? "\"exited\":true," : "");
@@ -609,7 +641,7 @@ static void print_summary(struct run *r, bool final)
 			fprintf(stdout, "\n%s %s latency per class (since start; +INTV: since last table)%s\n",
 				wall, trk_names[t], final ? ", final" : "");
 			fprintf(stdout, "  %-18s %-24s %10s %8s %9s %9s %9s\n", "CLASS",
-				t == LT_TRK_BLOCK ? "DEVICE" : "PROCESS", "COUNT",
+				t == LT_TRK_BLOCK ? "DEVICE" : t == LT_TRK_IRQ ? "HANDLER" : "PROCESS", "COUNT",
 				"+INTV", "P50", "P99", "MAX");
 			for (size_t i = 0; i < n; i++) {
 				char proc[48];
@@ -634,6 +666,8 @@ static void print_summary(struct run *r, bool final)
 				if (t == LT_TRK_BLOCK)
 					len += snprintf(proc, sizeof(proc), " (%u:%u)", c[i].k.tgid >> 20,
 							c[i].k.tgid & 0xfffff);
+				else if (t == LT_TRK_IRQ)
+					len += snprintf(proc, sizeof(proc), "%s", c[i].k.comm[0] ? "" : "-");
 				else if (c[i].k.tgid)
 					len += snprintf(proc, sizeof(proc), "[%u]%s", c[i].k.tgid,
 							c[i].exited ? "+" : "");
@@ -678,6 +712,10 @@ static void usage(FILE *f)
 "  block     block_rq_insert -> issue -> complete per request; classes:\n"
 "            device x operation, queued and service time; outliers carry\n"
 "            sector, bytes and the submitting task (default threshold 10ms)\n"
+"  irq       hard IRQ handlers (entry -> exit) and softirqs (raise -> entry:\n"
+"            wait; entry -> exit: run) per CPU; classes: IRQ number or\n"
+"            vector; outliers carry the CPU and the interrupted task\n"
+"            (default threshold 1ms; filters do not apply)\n"
 "\n"
 "Options:\n"
 "  -T, --trackers LIST      comma-separated trackers (same as naming them)\n"
@@ -704,7 +742,7 @@ static void usage(FILE *f)
 "  -h, --help               this help\n"
 "\n"
 "Thresholds live in the BPF map lt_thresh (index 0 syscall, 1 wakeup,\n"
-"2 offcpu, 3 block; u64 ns) and may be changed while running, e.g. with\n"
+"2 offcpu, 3 block, 4 irq; u64 ns) and may be changed while running, e.g.\n"
 "  bpftool map update name lt_thresh key 0 0 0 0 value hex 80 96 98 00 00 00 00 00\n"
 "\n"
 "Filters apply to the measured task: for wakeup, the task being woken;\n"

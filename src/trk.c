@@ -16,7 +16,7 @@
 /* Maps every object declares (lt_common.bpf.h) and only the first creates. */
 static const char *const shared_maps[] = { "lt_events", "lt_drops", "lt_thresh", "lt_hists", "lt_zero" };
 
-#define MAX_UNITS 3
+#define MAX_UNITS 4
 #define MAX_STUCK 4096
 
 struct stuck_seen {
@@ -150,7 +150,9 @@ int trk_set__start(struct trk_set **out, const struct trk_opts *o, char *err, si
 		 trk_probe_tp_btf("sys_enter") && trk_probe_tp_btf("sys_exit") &&
 		 trk_probe_tp_btf("sched_waking") && trk_probe_tp_btf("sched_process_exit") &&
 		 (!o->on[LT_TRK_BLOCK] || (trk_probe_tp_btf("block_rq_issue") &&
-					   trk_probe_tp_btf("block_rq_complete")));
+					   trk_probe_tp_btf("block_rq_complete"))) &&
+		 (!o->on[LT_TRK_IRQ] || (trk_probe_tp_btf("irq_handler_entry") &&
+					 trk_probe_tp_btf("softirq_entry")));
 
 	if (o->on[LT_TRK_SYSCALL]) {
 		ret = trk_syscall__open(&s->units[s->nr_units], o, s->btf);
@@ -172,6 +174,14 @@ int trk_set__start(struct trk_set **out, const struct trk_opts *o, char *err, si
 		ret = trk_block__open(&s->units[s->nr_units], o, s->btf);
 		if (ret) {
 			snprintf(err, errlen, "cannot open the block BPF object: %s", strerror(-ret));
+			goto fail;
+		}
+		s->nr_units++;
+	}
+	if (o->on[LT_TRK_IRQ]) {
+		ret = trk_irq__open(&s->units[s->nr_units], o, s->btf);
+		if (ret) {
+			snprintf(err, errlen, "cannot open the irq BPF object: %s", strerror(-ret));
 			goto fail;
 		}
 		s->nr_units++;
