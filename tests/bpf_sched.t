@@ -102,7 +102,8 @@ for my $hook ('tp_btf', 'raw_tp') {
 		push @d, sprintf('%s/%d', @woken ? $woken[0]{begin_ns} - $r->[0] - $MS * 1e6 : 'none', $after);
 		@woken == 1 && $woken[0]{begin_ns} >= $r->[0] + $MS * 1e6 && $after >= 0 && $after < 1e6
 	} @rounds;
-	ok(@agree >= $N - 1, 'each sleep: woken once, after its timer was due; back on CPU < 1 ms before it read the clock')
+	# two hogs on the task's CPU: allow 2 rounds in 30 to lose the vCPU
+	ok(@agree >= $N - 2, 'each sleep: woken once, after its timer was due; back on CPU < 1 ms before it read the clock')
 		or diag("timer lateness / on CPU before clock read: @d");
 	diag(sprintf 'run-queue delay among hogs: max %.2f ms', $max / 1e6);
 }
