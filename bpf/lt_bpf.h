@@ -57,6 +57,15 @@ struct lt_class_key {
 #define LT_IRQ_SUB(kind, n) (((kind) << 16) | ((n) & 0xffff))
 #define LT_NR_SOFTIRQS   10
 
+/* syscall tracker: a syscall in flight (sys_start map, read by user space
+ * for the stuck sweep). */
+#define LT_SYS_HAS_STACK 0x1 /* its blocking stack is in sys_stacks */
+struct lt_sys_start {
+	__u64 ts;    /* sys_enter, ns */
+	__u32 nr;    /* syscall number */
+	__u32 flags; /* LT_SYS_* */
+};
+
 /* lt_event.flags */
 #define LT_EV_KSTACK_BLOCKED 0x1 /* kstack: where the task blocked (syscall) */
 #define LT_EV_KSTACK_SLEEP   0x2 /* kstack: the sleeper's stack (offcpu) */

@@ -22,19 +22,11 @@
 
 char LICENSE[] SEC("license") = "GPL";
 
-#define SYS_HAS_STACK 0x1
-
-struct sys_start {
-	__u64 ts;
-	__u32 nr;
-	__u32 flags;
-};
-
 struct {
 	__uint(type, BPF_MAP_TYPE_HASH);
 	__uint(max_entries, 16384);
 	__type(key, __u32); /* tid */
-	__type(value, struct sys_start);
+	__type(value, struct lt_sys_start);
 } sys_start SEC(".maps");
 
 struct sys_stack {
@@ -62,7 +54,7 @@ static __always_inline int on_enter(long id)
 {
 	struct task_struct *t = (struct task_struct *)bpf_get_current_task();
 	__u32 tid = (__u32)bpf_get_current_pid_tgid();
-	struct sys_start s = {};
+	struct lt_sys_start s = {};
 
 	if (!lt_task_match(t))
 		return 0;
@@ -78,7 +70,7 @@ static __always_inline int on_exit(void *ctx, long ret)
 	struct task_struct *t = (struct task_struct *)bpf_get_current_task();
 	__u32 tid = (__u32)bpf_get_current_pid_tgid();
 	struct lt_class_key k = {};
-	struct sys_start *sp, s;
+	struct lt_sys_start *sp, s;
 	struct lt_event *e;
 	__u64 now, delay;
 
@@ -96,13 +88,13 @@ static __always_inline int on_exit(void *ctx, long ret)
 	lt_hist_add(&k, delay);
 
 	if (delay <= lt_threshold(LT_TRK_SYSCALL)) {
-		if (s.flags & SYS_HAS_STACK) /* threshold raised meanwhile */
+		if (s.flags & LT_SYS_HAS_STACK) /* threshold raised meanwhile */
 			bpf_map_delete_elem(&sys_stacks, &tid);
 		return 0;
 	}
 	e = lt_event_reserve(LT_TRK_SYSCALL);
 	if (!e) {
-		if (s.flags & SYS_HAS_STACK)
+		if (s.flags & LT_SYS_HAS_STACK)
 			bpf_map_delete_elem(&sys_stacks, &tid);
 		return 0;
 	}
@@ -112,7 +104,7 @@ static __always_inline int on_exit(void *ctx, long ret)
 	e->sub = s.nr;
 	e->ret = ret;
 	lt_event_task(e, t);
-	if (s.flags & SYS_HAS_STACK) {
+	if (s.flags & LT_SYS_HAS_STACK) {
 		struct sys_stack *st = bpf_map_lookup_elem(&sys_stacks, &tid);
 
 		if (st && st->begin_ns == s.ts) {
@@ -138,12 +130,12 @@ static __always_inline int on_exit(void *ctx, long ret)
  * task: the task to unwind if not current (tp_btf), or NULL for current. */
 static __always_inline void capture(void *ctx, __u32 tid, struct task_struct *task)
 {
-	struct sys_start *sp = bpf_map_lookup_elem(&sys_start, &tid);
+	struct lt_sys_start *sp = bpf_map_lookup_elem(&sys_start, &tid);
 	struct sys_stack *st;
 	__u32 zero = 0;
 	long n;
 
-	if (!sp || (sp->flags & SYS_HAS_STACK))
+	if (!sp || (sp->flags & LT_SYS_HAS_STACK))
 		return;
 	if (bpf_ktime_get_ns() - sp->ts <= lt_threshold(LT_TRK_SYSCALL))
 		return;
@@ -154,7 +146,7 @@ static __always_inline void capture(void *ctx, __u32 tid, struct task_struct *ta
 		n = bpf_get_task_stack(task, st->ips, sizeof(st->ips), 0);
 	else
 		n = bpf_get_stack(ctx, st->ips, sizeof(st->ips), 0);
-	sp->flags |= SYS_HAS_STACK;
+	sp->flags |= LT_SYS_HAS_STACK;
 	if (n <= 0) {
 		lt_drop(LT_TRK_SYSCALL, LT_DROP_STACK);
 		return;
@@ -162,7 +154,7 @@ static __always_inline void capture(void *ctx, __u32 tid, struct task_struct *ta
 	st->n = n / sizeof(__u64);
 	st->begin_ns = sp->ts;
 	if (bpf_map_update_elem(&sys_stacks, &tid, st, BPF_ANY)) {
-		sp->flags &= ~SYS_HAS_STACK;
+		sp->flags &= ~LT_SYS_HAS_STACK;
 		lt_drop(LT_TRK_SYSCALL, LT_DROP_STACK);
 	}
 }

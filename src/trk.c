@@ -318,13 +318,6 @@ int trk_set__drops(const struct trk_set *s, uint64_t out[LT_NR_DROPS])
 	return 0;
 }
 
-/* Same layout as struct sys_start in bpf/syscall.bpf.c. */
-struct sys_start_v {
-	__u64 ts;
-	__u32 nr;
-	__u32 flags;
-};
-
 static bool seen_before(struct trk_set *s, uint32_t tid, uint64_t begin)
 {
 	for (size_t i = 0; i < s->nr_seen; i++)
@@ -347,7 +340,7 @@ int trk_set__sweep(struct trk_set *s, uint64_t now_ns, uint64_t timeout_ns,
 	if (!keep)
 		return -ENOMEM;
 	while (!bpf_map_get_next_key(s->sys_inflight_fd, prev, &next)) {
-		struct sys_start_v v;
+		struct lt_sys_start v;
 
 		key = next;
 		prev = &key;
