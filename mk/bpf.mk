@@ -2,11 +2,13 @@
 # loaders linked into build/latrack.
 #
 # vmlinux.h comes from the running kernel's BTF at build time; the checked-in
-# bpf/vmlinux_fallback.h is used only on a build machine without
-# /sys/kernel/btf/vmlinux (CO-RE relocates either against the target kernel).
+# bpf/vmlinux_fallback.h (generated on kernel 6.18) is used only on a build
+# machine without it (CO-RE relocates either against the target kernel).
+# `make VMLINUX_BTF=/nonexistent` exercises the fallback.
 
 BPF_CLANG  ?= clang
 BPFTOOL    ?= bpftool
+VMLINUX_BTF ?= /sys/kernel/btf/vmlinux
 BPF_ARCH   := $(shell uname -m | sed -e 's/x86_64/x86/' -e 's/aarch64/arm64/' -e 's/ppc64le/powerpc/' -e 's/s390x/s390/')
 BPF_DIR    := $(B)/bpf
 BPF_SRCS   := $(wildcard bpf/*.bpf.c)
@@ -28,10 +30,10 @@ $(B)/obj/src/cmd_run.o: $(BPF_DIR)/syscall_names.h
 $(BPF_DIR)/vmlinux.h: | deps
 	@mkdir -p $(dir $@)
 	$(if $(Q),@echo "  GEN     $@")
-	$(Q)if [ -r /sys/kernel/btf/vmlinux ]; then \
-	  $(BPFTOOL) btf dump file /sys/kernel/btf/vmlinux format c > $@.tmp && mv $@.tmp $@; \
+	$(Q)if [ -r $(VMLINUX_BTF) ]; then \
+	  $(BPFTOOL) btf dump file $(VMLINUX_BTF) format c > $@.tmp && mv $@.tmp $@; \
 	else \
-	  echo "mk/bpf.mk: no /sys/kernel/btf/vmlinux, using bpf/vmlinux_fallback.h" >&2; \
+	  echo "mk/bpf.mk: no $(VMLINUX_BTF), using bpf/vmlinux_fallback.h" >&2; \
 	  cp bpf/vmlinux_fallback.h $@; \
 	fi
 
