@@ -743,7 +743,8 @@ static void usage(FILE *f)
 "\n"
 "Thresholds live in the BPF map lt_thresh (index 0 syscall, 1 wakeup,\n"
 "2 offcpu, 3 block, 4 irq; u64 ns) and may be changed while running, e.g.\n"
-"  bpftool map update name lt_thresh key 0 0 0 0 value hex 80 96 98 00 00 00 00 00\n"
+"  bpftool map update id ID key 0 0 0 0 value hex 80 96 98 00 00 00 00 00\n"
+"(syscall threshold to 10 ms; ID is printed at start).\n"
 "\n"
 "Filters apply to the measured task: for wakeup, the task being woken;\n"
 "for block, the task that submitted the request.\n"
@@ -839,6 +840,7 @@ int cmd_run(int argc, char **argv)
 	uint64_t next_sweep, next_print = 0, next_evict, start;
 	char errbuf[256];
 	long printed = 0;
+	bool by_count = false; /* the last interval table was the final one */
 
 	memcpy(r.o.thresh_ns, default_thresh_ns, sizeof(r.o.thresh_ns));
 	optind = 1;
@@ -1047,10 +1049,12 @@ int cmd_run(int argc, char **argv)
 			next_evict = now + NS_PER_S;
 		}
 		if (r.interval_ns && now >= next_print) {
-			print_summary(&r, false);
+			print_summary(&r, r.count && printed + 1 >= r.count);
 			next_print += r.interval_ns;
-			if (r.count && ++printed >= r.count)
+			if (r.count && ++printed >= r.count) {
+				by_count = true;
 				break;
+			}
 		}
 		if (r.deadline_ns && now >= r.deadline_ns)
 			break;
@@ -1060,7 +1064,8 @@ int cmd_run(int argc, char **argv)
 	stop = 0;
 	r.deadline_ns = 0;
 	ring_buffer__consume(rb);
-	print_summary(&r, true);
+	if (!by_count)
+		print_summary(&r, true);
 	ret = 0;
 out:
 	ring_buffer__free(rb);
