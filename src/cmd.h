@@ -10,5 +10,6 @@ struct lt_cmd {
 };
 
 int cmd_demo(int argc, char **argv);
+int cmd_run(int argc, char **argv);
 
 #endif
