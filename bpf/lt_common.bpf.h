@@ -133,26 +133,6 @@ static __always_inline bool lt_task_match(struct task_struct *t)
 	return true;
 }
 
-/* lt_hist_raw_record() of hist_layout.h, with its index bound kept: clang
- * proves the "never true" check of the shared version redundant and drops
- * it, and the verifier then rejects the unbounded index.  The empty asm
- * hides the value from the optimiser.  Same updates, same layout. */
-static __always_inline void lt_hist_raw_record_bpf(struct lt_hist_raw *h, __u64 v)
-{
-	unsigned int b = lt_hist_bucket(v);
-
-	asm volatile("" : "+r"(b));
-	if (b > LT_HIST_OVERFLOW)
-		return;
-	h->counts[b]++;
-	h->count++;
-	h->sum += v;
-	if (~v > h->min_inv)
-		h->min_inv = ~v;
-	if (v > h->max)
-		h->max = v;
-}
-
 /* Record one sample in its class histogram, creating the class on first use. */
 static __always_inline void lt_hist_add(struct lt_class_key *k, __u64 delay)
 {
@@ -176,7 +156,7 @@ static __always_inline void lt_hist_add(struct lt_class_key *k, __u64 delay)
 			return;
 		}
 	}
-	lt_hist_raw_record_bpf(h, delay);
+	lt_hist_raw_record(h, delay);
 }
 
 /* Fill the class key's process part from a task (comm of the group leader). */

@@ -1,5 +1,5 @@
-/* Temporary histogram adapter for the BPF trackers; see bpf_hist.h. */
-#include <math.h>
+/* Summaries of the BPF trackers' raw histograms; see bpf_hist.h. */
+#include <latrack/hist.h>
 
 #include "bpf_hist.h"
 
@@ -34,29 +34,16 @@ double bh_mean(const struct lt_hist_raw *h)
 
 uint64_t bh_percentile(const struct lt_hist_raw *h, double p)
 {
-	uint64_t rank, seen = 0, v;
+	/* The percentile rule lives in liblatrack (lt_hist__percentile): one
+	 * scratch histogram per thread, refilled from the raw sum. */
+	static __thread struct lt_hist *scratch;
 
 	if (!h->count)
 		return 0;
-	if (p <= 0)
-		return bh_min(h);
-	if (p >= 100)
-		return h->max;
-	rank = (uint64_t)ceil(p / 100.0 * (double)h->count);
-	if (rank < 1)
-		rank = 1;
-	for (unsigned int i = 0; i < LT_HIST_NR_SLOTS; i++) {
-		seen += h->counts[i];
-		if (seen < rank)
-			continue;
-		if (i == LT_HIST_OVERFLOW)
-			return h->max;
-		v = lt_hist_bucket_low(i) + lt_hist_bucket_width(i) / 2;
-		if (v < bh_min(h))
-			v = bh_min(h);
-		if (v > h->max)
-			v = h->max;
-		return v;
-	}
-	return h->max;
+	if (!scratch && !(scratch = lt_hist__new()))
+		return 0;
+	lt_hist__reset(scratch);
+	if (lt_hist__import_raw(scratch, h) < 0)
+		return 0;
+	return lt_hist__percentile(scratch, p);
 }

@@ -1,9 +1,7 @@
-/* Temporary adapter: summarise the per-CPU histograms the BPF trackers fill
- * (struct lt_hist_raw, include/latrack/hist_layout.h).
- *
- * The accumulator is itself a struct lt_hist_raw (the CPU copies summed).
- * To be replaced by lt_hist (lt_hist__import_raw + lt_hist__percentile)
- * once include/latrack/hist.h lands: callers use only these five calls. */
+/* Summaries of the per-CPU histograms the BPF trackers fill (struct
+ * lt_hist_raw, include/latrack/hist_layout.h).  The accumulator stays a
+ * struct lt_hist_raw (the CPU copies summed, as the kernel lays them out);
+ * percentiles come from liblatrack's lt_hist. */
 #ifndef LATRACK_SRC_BPF_HIST_H
 #define LATRACK_SRC_BPF_HIST_H
 
