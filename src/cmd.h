@@ -10,6 +10,7 @@ struct lt_cmd {
 };
 
 int cmd_demo(int argc, char **argv);
+int cmd_run(int argc, char **argv);
 int cmd_report(int argc, char **argv);
 
 #endif

@@ -11,8 +11,7 @@
 
 static const struct lt_cmd cmds[] = {
 	{ "demo", cmd_demo, "pair begin/end events in user space and report the slow ones" },
-	/* `run` is the main job; until the kernel trackers land it runs the demo. */
-	{ "run", cmd_demo, "start the main job (for now: the library demo)" },
+	{ "run", cmd_run, "measure kernel latencies live (eBPF) and report the outliers" },
 	{ "report", cmd_report, "analyse LTTng traces (syscalls, sched, irq, io, pairs), offline or live" },
 };
 

@@ -20,9 +20,12 @@ echo "# $sum"
 echo "$sum" | grep -q "requests 1200, slow $slow, stuck $stuck, unmatched 0, dropped 0"
 t $? "summary counts equal the reported lines (slow $slow, stuck $stuck)"
 [ "$stuck" -gt 0 ] && [ "$slow" -ge "$stuck" ]; t $? "stalls (60ms) were reported stuck (30ms) and slow"
-bad=$(grep '^SLOW' "$out" | grep -vc 'reported stuck before')
-# Only stalled requests exceed 5 ms; each was stuck first (60ms > 30ms timeout).
-[ "$bad" = 0 ]; t $? "every slow request had been reported stuck first"
+# The contract: a slow end says "reported stuck before" exactly when its
+# delay exceeded the 30 ms timeout (durations print as "N.N ms" or "N.NN s").
+bad=$(awk '/^SLOW/ { v = $5; u = $6; ms = (u == "s") ? v * 1000 : (u == "ms" ? v : v / 1000);
+	stuck = ($0 ~ /reported stuck before/);
+	if (ms > 29.9 && ms < 30.1) next; if ((ms > 30) != stuck) n++ } END { print n + 0 }' "$out")
+[ "$bad" = 0 ]; t $? "stuck-before flag matches delay > timeout on every slow line"
 rm -f "$out"
 echo "1..$n"
 exit $fail

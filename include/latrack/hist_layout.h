@@ -117,6 +117,11 @@ LT_HIST_INLINE void lt_hist_raw_record(struct lt_hist_raw *h, unsigned long long
 {
 	unsigned int b = lt_hist_bucket(v);
 
+#if defined(__bpf__)
+	/* clang proves the check below redundant and drops it; the verifier
+	 * then rejects the unbounded index.  Hide b from the optimiser. */
+	asm volatile("" : "+r"(b));
+#endif
 	if (b > LT_HIST_OVERFLOW) /* never true; bounds the index for the verifier */
 		return;
 	h->counts[b]++;

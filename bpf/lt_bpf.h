@@ -1,0 +1,107 @@
+/* Records shared by the BPF trackers (bpf/NAME.bpf.c) and their loaders
+ * (src/trk_NAME.c, src/cmd_run.c): fixed-width fields only, no pointers.
+ *
+ * BPF side includes vmlinux.h first, user space <linux/types.h>. */
+#ifndef LATRACK_BPF_LT_BPF_H
+#define LATRACK_BPF_LT_BPF_H
+
+#define LT_COMM_LEN   16
+#define LT_KSTACK_MAX 48 /* kernel frames kept per stack */
+#define LT_USTACK_MAX 32 /* user frames */
+
+/* Trackers: index of lt_thresh, first field of class keys and events. */
+enum lt_trk {
+	LT_TRK_SYSCALL = 0,
+	LT_TRK_WAKEUP  = 1,
+	LT_TRK_OFFCPU  = 2,
+	LT_TRK_BLOCK   = 3,
+	LT_TRK_IRQ     = 4,
+	LT_TRK_MAX     = 5,
+};
+
+/* Loss counters, per CPU, in lt_drops[trk * LT_DROP_MAX + kind]. */
+enum lt_drop {
+	LT_DROP_RINGBUF  = 0, /* outlier lost: ring buffer full */
+	LT_DROP_INFLIGHT = 1, /* begin lost: in-flight map full */
+	LT_DROP_HIST     = 2, /* sample lost: histogram map full (too many classes) */
+	LT_DROP_STACK    = 3, /* stack lost: stack map full or unwinder error */
+	LT_DROP_MAX      = 4,
+};
+#define LT_NR_DROPS (LT_TRK_MAX * LT_DROP_MAX)
+
+/* Histogram class: tracker, a tracker-specific sub-class (syscall number;
+ * CPU for wakeup; task state for offcpu), and the process (tgid plus the
+ * thread-group leader's comm, so the class stays readable after it exits).
+ * block: sub = LT_BLK_SUB(phase, op), tgid = device (major << 20 | minor,
+ * the kernel's dev_t), comm = disk name. */
+struct lt_class_key {
+	__u32 trk;
+	__u32 sub;
+	__u32 tgid;
+	__u32 pad;
+	char comm[LT_COMM_LEN];
+};
+
+/* block classes: phase (queued: insert -> issue; service: issue ->
+ * complete) and operation (REQ_OP_*: 0 read, 1 write, 2 flush, 3 discard...) */
+#define LT_BLK_QUEUE   0
+#define LT_BLK_SERVICE 1
+#define LT_BLK_TOTAL   2 /* outliers: insert (or issue) -> complete */
+#define LT_BLK_SUB(phase, op) (((phase) << 8) | ((op) & 0xff))
+
+/* irq classes: kind and number (IRQ number or softirq vector); tgid 0,
+ * comm = the handler's name (hard IRQ) */
+#define LT_IRQ_HARD      0 /* irq_handler_entry -> exit */
+#define LT_IRQ_SOFT_WAIT 1 /* softirq_raise -> entry */
+#define LT_IRQ_SOFT_RUN  2 /* softirq_entry -> exit */
+#define LT_IRQ_SUB(kind, n) (((kind) << 16) | ((n) & 0xffff))
+#define LT_NR_SOFTIRQS   10
+
+/* syscall tracker: a syscall in flight (sys_start map, read by user space
+ * for the stuck sweep). */
+#define LT_SYS_HAS_STACK 0x1 /* its blocking stack is in sys_stacks */
+struct lt_sys_start {
+	__u64 ts;    /* sys_enter, ns */
+	__u32 nr;    /* syscall number */
+	__u32 flags; /* LT_SYS_* */
+};
+
+/* lt_event.flags */
+#define LT_EV_KSTACK_BLOCKED 0x1 /* kstack: where the task blocked (syscall) */
+#define LT_EV_KSTACK_SLEEP   0x2 /* kstack: the sleeper's stack (offcpu) */
+#define LT_EV_WAKER          0x4 /* waker_* are set */
+#define LT_EV_PREEMPTED      0x8 /* wakeup: back on the run queue by preemption, no waker */
+#define LT_EV_PREV           0x10 /* prev_* are set (wakeup: task it waited behind) */
+
+/* One outlier, from kernel to user space through the lt_events ring buffer.
+ * Times are CLOCK_MONOTONIC ns (bpf_ktime_get_ns); stack sizes in frames. */
+struct lt_event {
+	__u32 trk;
+	__u32 flags;
+	__u64 begin_ns;
+	__u64 end_ns;
+	__u64 delay_ns;
+	__u64 cgroup_id;   /* cgroup v2 id of the measured task */
+	__u32 pid;         /* measured task: tgid */
+	__u32 tid;
+	__u32 cpu;         /* CPU where the end was seen */
+	__u32 sub;         /* class: syscall nr / CPU / task state */
+	__s64 ret;         /* syscall return value */
+	char comm[LT_COMM_LEN];
+	__u32 waker_pid, waker_tid;
+	char waker_comm[LT_COMM_LEN];
+	__u32 prev_pid, prev_tid;
+	char prev_comm[LT_COMM_LEN];
+	__u32 kstack_n, ustack_n, wstack_n, pad;
+	/* block: the request (pid/tid/comm above: the task that issued it) */
+	__u64 sector;
+	__u32 bytes;
+	__u32 dev;         /* major << 20 | minor */
+	__u64 queue_ns;    /* insert -> issue, 0 when not queued */
+	char disk[32];
+	__u64 kstack[LT_KSTACK_MAX]; /* measured task, kernel */
+	__u64 ustack[LT_USTACK_MAX]; /* measured task, user (syscall: call site) */
+	__u64 wstack[LT_KSTACK_MAX]; /* waker, kernel (offcpu) */
+};
+
+#endif

@@ -1,0 +1,219 @@
+// SPDX-License-Identifier: GPL-2.0
+/* syscall tracker: sys_enter -> sys_exit per thread.
+ *
+ * Begin: the measured thread enters a syscall (filters pass): its start
+ * time and number go to sys_start[tid].  End: sys_exit of the same thread:
+ * the delay goes to the class histogram {syscall nr, process} and, over
+ * the threshold, an outlier with the return value, the user stack of the
+ * call site and the kernel stack where the syscall blocked.
+ *
+ * "Where it blocked": at sched_switch, a thread switched back in whose
+ * syscall has already run longer than the threshold was blocked in the
+ * stack it is about to resume from: bpf_get_task_stack(next) captures it
+ * (tp_btf only: it needs a BTF task pointer).  A thread switched out past
+ * the threshold is captured too (current stack, works under raw_tp).  The
+ * first capture per syscall wins; it waits in sys_stacks[tid] until the
+ * exit.  Only slow syscalls pay for a stack. */
+#include "vmlinux.h"
+#include <bpf/bpf_helpers.h>
+#include <bpf/bpf_tracing.h>
+#include <bpf/bpf_core_read.h>
+#include "lt_common.bpf.h"
+
+char LICENSE[] SEC("license") = "GPL";
+
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, 16384);
+	__type(key, __u32); /* tid */
+	__type(value, struct lt_sys_start);
+} sys_start SEC(".maps");
+
+struct sys_stack {
+	__u64 begin_ns; /* sys_start.ts of the syscall it belongs to */
+	__u32 n;
+	__u32 pad;
+	__u64 ips[LT_KSTACK_MAX];
+};
+
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, 4096);
+	__type(key, __u32);
+	__type(value, struct sys_stack);
+} sys_stacks SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, struct sys_stack);
+} sys_scratch SEC(".maps");
+
+static __always_inline int on_enter(long id)
+{
+	struct task_struct *t = (struct task_struct *)bpf_get_current_task();
+	__u32 tid = (__u32)bpf_get_current_pid_tgid();
+	struct lt_sys_start s = {};
+
+	if (!lt_task_match(t))
+		return 0;
+	s.ts = bpf_ktime_get_ns();
+	s.nr = (__u32)id;
+	if (bpf_map_update_elem(&sys_start, &tid, &s, BPF_ANY))
+		lt_drop(LT_TRK_SYSCALL, LT_DROP_INFLIGHT);
+	return 0;
+}
+
+static __always_inline int on_exit(void *ctx, long ret)
+{
+	struct task_struct *t = (struct task_struct *)bpf_get_current_task();
+	__u32 tid = (__u32)bpf_get_current_pid_tgid();
+	struct lt_class_key k = {};
+	struct lt_sys_start *sp, s;
+	struct lt_event *e;
+	__u64 now, delay;
+
+	sp = bpf_map_lookup_elem(&sys_start, &tid);
+	if (!sp)
+		return 0;
+	s = *sp;
+	bpf_map_delete_elem(&sys_start, &tid);
+	now = bpf_ktime_get_ns();
+	delay = now - s.ts;
+
+	k.trk = LT_TRK_SYSCALL;
+	k.sub = s.nr;
+	lt_class_proc(&k, t);
+	lt_hist_add(&k, delay);
+
+	if (delay <= lt_threshold(LT_TRK_SYSCALL)) {
+		if (s.flags & LT_SYS_HAS_STACK) /* threshold raised meanwhile */
+			bpf_map_delete_elem(&sys_stacks, &tid);
+		return 0;
+	}
+	e = lt_event_reserve(LT_TRK_SYSCALL);
+	if (!e) {
+		if (s.flags & LT_SYS_HAS_STACK)
+			bpf_map_delete_elem(&sys_stacks, &tid);
+		return 0;
+	}
+	e->begin_ns = s.ts;
+	e->end_ns = now;
+	e->delay_ns = delay;
+	e->sub = s.nr;
+	e->ret = ret;
+	lt_event_task(e, t);
+	if (s.flags & LT_SYS_HAS_STACK) {
+		struct sys_stack *st = bpf_map_lookup_elem(&sys_stacks, &tid);
+
+		if (st && st->begin_ns == s.ts) {
+			__u32 n = st->n;
+
+			if (n > LT_KSTACK_MAX)
+				n = LT_KSTACK_MAX;
+			bpf_probe_read_kernel(e->kstack, sizeof(e->kstack), st->ips);
+			e->kstack_n = n;
+			e->flags |= LT_EV_KSTACK_BLOCKED;
+		}
+		bpf_map_delete_elem(&sys_stacks, &tid);
+	}
+	/* The user stack is the call site's: it does not change during the syscall. */
+	long n = bpf_get_stack(ctx, e->ustack, sizeof(e->ustack), BPF_F_USER_STACK);
+	if (n > 0)
+		e->ustack_n = n / sizeof(__u64);
+	bpf_ringbuf_submit(e, 0);
+	return 0;
+}
+
+/* Capture the blocking stack of tid once its syscall is past the threshold.
+ * task: the task to unwind if not current (tp_btf), or NULL for current. */
+static __always_inline void capture(void *ctx, __u32 tid, struct task_struct *task)
+{
+	struct lt_sys_start *sp = bpf_map_lookup_elem(&sys_start, &tid);
+	struct sys_stack *st;
+	__u32 zero = 0;
+	long n;
+
+	if (!sp || (sp->flags & LT_SYS_HAS_STACK))
+		return;
+	if (bpf_ktime_get_ns() - sp->ts <= lt_threshold(LT_TRK_SYSCALL))
+		return;
+	st = bpf_map_lookup_elem(&sys_scratch, &zero);
+	if (!st)
+		return;
+	if (task)
+		n = bpf_get_task_stack(task, st->ips, sizeof(st->ips), 0);
+	else
+		n = bpf_get_stack(ctx, st->ips, sizeof(st->ips), 0);
+	sp->flags |= LT_SYS_HAS_STACK;
+	if (n <= 0) {
+		lt_drop(LT_TRK_SYSCALL, LT_DROP_STACK);
+		return;
+	}
+	st->n = n / sizeof(__u64);
+	st->begin_ns = sp->ts;
+	if (bpf_map_update_elem(&sys_stacks, &tid, st, BPF_ANY)) {
+		sp->flags &= ~LT_SYS_HAS_STACK;
+		lt_drop(LT_TRK_SYSCALL, LT_DROP_STACK);
+	}
+}
+
+static __always_inline void on_exit_task(__u32 tid)
+{
+	bpf_map_delete_elem(&sys_start, &tid);
+	bpf_map_delete_elem(&sys_stacks, &tid);
+}
+
+SEC("tp_btf/sys_enter")
+int BPF_PROG(sys_enter_btf, struct pt_regs *regs, long id)
+{
+	return on_enter(id);
+}
+
+SEC("tp_btf/sys_exit")
+int BPF_PROG(sys_exit_btf, struct pt_regs *regs, long ret)
+{
+	return on_exit(ctx, ret);
+}
+
+SEC("tp_btf/sched_switch")
+int BPF_PROG(sys_switch_btf, bool preempt, struct task_struct *prev, struct task_struct *next)
+{
+	capture(ctx, prev->pid, NULL);
+	capture(ctx, next->pid, next);
+	return 0;
+}
+
+SEC("tp_btf/sched_process_exit")
+int BPF_PROG(sys_pexit_btf, struct task_struct *p)
+{
+	on_exit_task((__u32)bpf_get_current_pid_tgid());
+	return 0;
+}
+
+SEC("raw_tp/sys_enter")
+int BPF_PROG(sys_enter_raw, struct pt_regs *regs, long id)
+{
+	return on_enter(id);
+}
+
+SEC("raw_tp/sys_exit")
+int BPF_PROG(sys_exit_raw, struct pt_regs *regs, long ret)
+{
+	return on_exit(ctx, ret);
+}
+
+SEC("raw_tp/sched_switch")
+int BPF_PROG(sys_switch_raw, bool preempt, struct task_struct *prev, struct task_struct *next)
+{
+	capture(ctx, BPF_CORE_READ(prev, pid), NULL);
+	return 0;
+}
+
+SEC("raw_tp/sched_process_exit")
+int BPF_PROG(sys_pexit_raw, struct task_struct *p)
+{
+	on_exit_task((__u32)bpf_get_current_pid_tgid());
+	return 0;
+}

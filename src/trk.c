@@ -1,0 +1,361 @@
+/* The set of kernel trackers: hook probing, shared maps, lifecycle
+ * (open -> configure rodata -> load -> attach), loss counters, thresholds
+ * and the stuck sweep.  See trk.h. */
+#include <errno.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <bpf/bpf.h>
+#include <bpf/libbpf.h>
+
+#include "trk.h"
+
+/* Maps every object declares (lt_common.bpf.h) and only the first creates. */
+static const char *const shared_maps[] = { "lt_events", "lt_drops", "lt_thresh", "lt_hists", "lt_zero" };
+
+#define MAX_UNITS 4
+#define MAX_STUCK 4096
+
+struct stuck_seen {
+	uint32_t tid;
+	uint64_t begin_ns;
+};
+
+struct trk_set {
+	struct trk_unit units[MAX_UNITS];
+	int nr_units;
+	bool btf;
+	int events_fd, drops_fd, thresh_fd, hists_fd;
+	int sys_inflight_fd;
+	struct stuck_seen *seen;
+	size_t nr_seen;
+};
+
+static bool verbose;
+
+static int print_fn(enum libbpf_print_level level, const char *fmt, va_list ap)
+{
+	if (level == LIBBPF_DEBUG && !verbose)
+		return 0;
+	if (level == LIBBPF_INFO && !verbose)
+		return 0;
+	return vfprintf(stderr, fmt, ap);
+}
+
+/* Can a tp_btf program attach to this tracepoint?  Load (not attach) the
+ * smallest BPF_PROG_TYPE_TRACING program for it, as bcc does. */
+bool trk_probe_tp_btf(const char *tp)
+{
+	LIBBPF_OPTS(bpf_prog_load_opts, opts, .expected_attach_type = BPF_TRACE_RAW_TP);
+	struct bpf_insn insns[] = {
+		{ .code = BPF_ALU64 | BPF_MOV | BPF_K, .dst_reg = BPF_REG_0, .imm = 0 },
+		{ .code = BPF_JMP | BPF_EXIT },
+	};
+	int id, fd;
+
+	id = libbpf_find_vmlinux_btf_id(tp, BPF_TRACE_RAW_TP);
+	if (id <= 0)
+		return false;
+	opts.attach_btf_id = id;
+	fd = bpf_prog_load(BPF_PROG_TYPE_TRACING, NULL, "GPL", insns, 2, &opts);
+	if (fd < 0)
+		return false;
+	close(fd);
+	return true;
+}
+
+void trk_unit_select_hooks(struct trk_unit *u, bool btf)
+{
+	struct bpf_program *p;
+
+	bpf_object__for_each_program(p, u->obj) {
+		const char *sec = bpf_program__section_name(p);
+		bool is_btf = !strncmp(sec, "tp_btf/", 7);
+
+		bpf_program__set_autoload(p, is_btf == btf);
+	}
+}
+
+static int share_maps(struct trk_unit *dst, const struct trk_set *s)
+{
+	int fds[] = { s->events_fd, s->drops_fd, s->thresh_fd, s->hists_fd, -1 };
+	int zero_fd = -1;
+
+	zero_fd = bpf_map__fd(bpf_object__find_map_by_name(s->units[0].obj, "lt_zero"));
+	fds[4] = zero_fd;
+	for (size_t i = 0; i < sizeof(shared_maps) / sizeof(shared_maps[0]); i++) {
+		struct bpf_map *m = bpf_object__find_map_by_name(dst->obj, shared_maps[i]);
+		int err;
+
+		if (!m)
+			return -ENOENT;
+		err = bpf_map__reuse_fd(m, fds[i]);
+		if (err)
+			return err;
+	}
+	return 0;
+}
+
+#include "latrack/hist_layout.h"
+
+static uint64_t class_bytes_per_cpu(void)
+{
+	return (sizeof(struct lt_hist_raw) + 7) / 8 * 8;
+}
+
+uint64_t trk_classes_bytes(uint32_t classes)
+{
+	int ncpu = libbpf_num_possible_cpus();
+
+	return (uint64_t)classes * class_bytes_per_cpu() * (uint64_t)(ncpu > 0 ? ncpu : 1);
+}
+
+uint32_t trk_default_classes(bool filtered)
+{
+	uint64_t n = (32ull << 20) / trk_classes_bytes(1);
+
+	if (n > 2048)
+		n = 2048;
+	if (filtered && n > 256)
+		n = 256;
+	if (n < 128)
+		n = 128;
+	return (uint32_t)n;
+}
+
+static int map_fd(struct trk_unit *u, const char *name)
+{
+	return bpf_map__fd(bpf_object__find_map_by_name(u->obj, name));
+}
+
+int trk_set__start(struct trk_set **out, const struct trk_opts *o, char *err, size_t errlen)
+{
+	struct trk_set *s;
+	int ret = 0;
+
+	verbose = o->verbose;
+	libbpf_set_print(print_fn);
+	*out = NULL;
+	s = calloc(1, sizeof(*s));
+	if (!s) {
+		snprintf(err, errlen, "out of memory");
+		return -ENOMEM;
+	}
+	s->sys_inflight_fd = -1;
+
+	s->btf = !o->force_raw_tp && trk_probe_tp_btf("sched_switch") &&
+		 trk_probe_tp_btf("sys_enter") && trk_probe_tp_btf("sys_exit") &&
+		 trk_probe_tp_btf("sched_waking") && trk_probe_tp_btf("sched_process_exit") &&
+		 (!o->on[LT_TRK_BLOCK] || (trk_probe_tp_btf("block_rq_issue") &&
+					   trk_probe_tp_btf("block_rq_complete"))) &&
+		 (!o->on[LT_TRK_IRQ] || (trk_probe_tp_btf("irq_handler_entry") &&
+					 trk_probe_tp_btf("softirq_entry")));
+
+	if (o->on[LT_TRK_SYSCALL]) {
+		ret = trk_syscall__open(&s->units[s->nr_units], o, s->btf);
+		if (ret) {
+			snprintf(err, errlen, "cannot open the syscall BPF object: %s", strerror(-ret));
+			goto fail;
+		}
+		s->nr_units++;
+	}
+	if (o->on[LT_TRK_WAKEUP] || o->on[LT_TRK_OFFCPU]) {
+		ret = trk_sched__open(&s->units[s->nr_units], o, s->btf);
+		if (ret) {
+			snprintf(err, errlen, "cannot open the sched BPF object: %s", strerror(-ret));
+			goto fail;
+		}
+		s->nr_units++;
+	}
+	if (o->on[LT_TRK_BLOCK]) {
+		ret = trk_block__open(&s->units[s->nr_units], o, s->btf);
+		if (ret) {
+			snprintf(err, errlen, "cannot open the block BPF object: %s", strerror(-ret));
+			goto fail;
+		}
+		s->nr_units++;
+	}
+	if (o->on[LT_TRK_IRQ]) {
+		ret = trk_irq__open(&s->units[s->nr_units], o, s->btf);
+		if (ret) {
+			snprintf(err, errlen, "cannot open the irq BPF object: %s", strerror(-ret));
+			goto fail;
+		}
+		s->nr_units++;
+	}
+	if (!s->nr_units) {
+		snprintf(err, errlen, "no tracker selected");
+		ret = -EINVAL;
+		goto fail;
+	}
+
+	ret = bpf_map__set_max_entries(bpf_object__find_map_by_name(s->units[0].obj, "lt_hists"),
+				       o->max_classes ? o->max_classes : trk_default_classes(false));
+	if (ret) {
+		snprintf(err, errlen, "cannot size the histogram map: %s", strerror(-ret));
+		goto fail;
+	}
+	if (o->ringbuf_bytes) {
+		ret = bpf_map__set_max_entries(bpf_object__find_map_by_name(s->units[0].obj, "lt_events"),
+					       o->ringbuf_bytes);
+		if (ret) {
+			snprintf(err, errlen, "cannot size the ring buffer: %s", strerror(-ret));
+			goto fail;
+		}
+	}
+	for (int i = 0; i < s->nr_units; i++) {
+		struct trk_unit *u = &s->units[i];
+
+		if (i > 0) {
+			ret = share_maps(u, s);
+			if (ret) {
+				snprintf(err, errlen, "cannot share maps with %s: %s", u->name,
+					 strerror(-ret));
+				goto fail;
+			}
+		}
+		ret = u->load(u->skel);
+		if (ret) {
+			ret = ret < 0 ? ret : -errno;
+			snprintf(err, errlen,
+				 "cannot load the %s BPF programs: %s%s", u->name, strerror(-ret),
+				 ret == -EPERM ? " (latrack run needs root: CAP_BPF and CAP_PERFMON)"
+					       : " (run with -v for the verifier log)");
+			goto fail;
+		}
+		if (i == 0) {
+			s->events_fd = map_fd(u, "lt_events");
+			s->drops_fd = map_fd(u, "lt_drops");
+			s->thresh_fd = map_fd(u, "lt_thresh");
+			s->hists_fd = map_fd(u, "lt_hists");
+		}
+		if (!strcmp(u->name, "syscall"))
+			s->sys_inflight_fd = trk_syscall__inflight_fd(u);
+	}
+	for (int t = 0; t < LT_TRK_MAX; t++) {
+		ret = trk_set__set_threshold(s, t, o->thresh_ns[t]);
+		if (ret) {
+			snprintf(err, errlen, "cannot set thresholds: %s", strerror(-ret));
+			goto fail;
+		}
+	}
+	for (int i = 0; i < s->nr_units; i++) {
+		struct trk_unit *u = &s->units[i];
+
+		ret = u->attach(u->skel);
+		if (ret) {
+			ret = ret < 0 ? ret : -errno;
+			snprintf(err, errlen, "cannot attach the %s programs (%s): %s", u->name,
+				 s->btf ? "tp_btf" : "raw_tp", strerror(-ret));
+			goto fail;
+		}
+	}
+	*out = s;
+	return 0;
+fail:
+	trk_set__destroy(s);
+	return ret ? ret : -EINVAL;
+}
+
+void trk_set__destroy(struct trk_set *s)
+{
+	if (!s)
+		return;
+	for (int i = s->nr_units - 1; i >= 0; i--)
+		s->units[i].destroy(s->units[i].skel);
+	free(s->seen);
+	free(s);
+}
+
+int trk_set__events_fd(const struct trk_set *s) { return s->events_fd; }
+int trk_set__hists_fd(const struct trk_set *s) { return s->hists_fd; }
+const char *trk_set__hook_kind(const struct trk_set *s) { return s->btf ? "tp_btf" : "raw_tp"; }
+
+uint32_t trk_set__thresh_map_id(const struct trk_set *s)
+{
+	struct bpf_map_info info = { 0 };
+	__u32 len = sizeof(info);
+
+	if (bpf_obj_get_info_by_fd(s->thresh_fd, &info, &len))
+		return 0;
+	return info.id;
+}
+
+int trk_set__set_threshold(struct trk_set *s, enum lt_trk trk, uint64_t ns)
+{
+	__u32 k = trk;
+
+	if (bpf_map_update_elem(s->thresh_fd, &k, &ns, BPF_ANY))
+		return -errno;
+	return 0;
+}
+
+int trk_set__drops(const struct trk_set *s, uint64_t out[LT_NR_DROPS])
+{
+	int ncpu = libbpf_num_possible_cpus();
+	uint64_t *v;
+
+	if (ncpu <= 0)
+		return ncpu ? ncpu : -EINVAL;
+	v = calloc((size_t)ncpu, sizeof(*v));
+	if (!v)
+		return -ENOMEM;
+	for (__u32 i = 0; i < LT_NR_DROPS; i++) {
+		out[i] = 0;
+		if (bpf_map_lookup_elem(s->drops_fd, &i, v)) {
+			int e = -errno;
+
+			free(v);
+			return e;
+		}
+		for (int c = 0; c < ncpu; c++)
+			out[i] += v[c];
+	}
+	free(v);
+	return 0;
+}
+
+static bool seen_before(struct trk_set *s, uint32_t tid, uint64_t begin)
+{
+	for (size_t i = 0; i < s->nr_seen; i++)
+		if (s->seen[i].tid == tid && s->seen[i].begin_ns == begin)
+			return true;
+	return false;
+}
+
+int trk_set__sweep(struct trk_set *s, uint64_t now_ns, uint64_t timeout_ns,
+		   trk_stuck_fn fn, void *ctx)
+{
+	struct stuck_seen *keep;
+	size_t nr_keep = 0;
+	__u32 key, next;
+	void *prev = NULL;
+
+	if (s->sys_inflight_fd < 0)
+		return 0;
+	keep = calloc(MAX_STUCK, sizeof(*keep));
+	if (!keep)
+		return -ENOMEM;
+	while (!bpf_map_get_next_key(s->sys_inflight_fd, prev, &next)) {
+		struct lt_sys_start v;
+
+		key = next;
+		prev = &key;
+		if (bpf_map_lookup_elem(s->sys_inflight_fd, &key, &v))
+			continue; /* ended meanwhile */
+		if (v.ts > now_ns || now_ns - v.ts <= timeout_ns)
+			continue;
+		if (!seen_before(s, key, v.ts))
+			fn(ctx, LT_TRK_SYSCALL, key, v.ts, v.nr);
+		/* Remember it while it stays in flight: reported once. */
+		if (nr_keep < MAX_STUCK)
+			keep[nr_keep++] = (struct stuck_seen){ key, v.ts };
+	}
+	free(s->seen);
+	s->seen = keep;
+	s->nr_seen = nr_keep;
+	return 0;
+}

@@ -1,0 +1,43 @@
+/* Loader of the syscall tracker (bpf/syscall.bpf.c). */
+#include <errno.h>
+#include <string.h>
+
+#include <bpf/libbpf.h>
+
+#include "trk.h"
+#include "syscall.skel.h"
+
+static int load(void *skel) { return syscall_bpf__load(skel); }
+static int attach(void *skel) { return syscall_bpf__attach(skel); }
+static void destroy(void *skel) { syscall_bpf__destroy(skel); }
+
+int trk_syscall__open(struct trk_unit *u, const struct trk_opts *o, bool btf)
+{
+	struct syscall_bpf *skel = syscall_bpf__open();
+
+	if (!skel)
+		return -errno;
+	skel->rodata->targ_tgid = o->f.tgid;
+	skel->rodata->targ_tid = o->f.tid;
+	skel->rodata->targ_comm_on = o->f.comm_on;
+	memcpy((char *)skel->rodata->targ_comm, o->f.comm, LT_COMM_LEN);
+	skel->rodata->targ_cgid = o->f.cgid;
+
+	u->name = "syscall";
+	u->skel = skel;
+	u->obj = skel->obj;
+	u->load = load;
+	u->attach = attach;
+	u->destroy = destroy;
+	u->inflight_fd = -1;
+	trk_unit_select_hooks(u, btf);
+	return 0;
+}
+
+/* After load: the in-flight map, for the stuck sweep. */
+int trk_syscall__inflight_fd(const struct trk_unit *u)
+{
+	const struct syscall_bpf *skel = u->skel;
+
+	return bpf_map__fd(skel->maps.sys_start);
+}
