@@ -35,7 +35,7 @@
 
 #define ATTACH_TIMEOUT_MS 60000 /* bpftrace compiles with LLVM first: seconds */
 #define MAX_ROUNDS 101
-#define SETTLE_MS 500
+#define SETTLE_MS 1000
 
 static const char bpftrace_prog[] =
 	"tracepoint:raw_syscalls:sys_enter { @s[tid] = nsecs; } "
