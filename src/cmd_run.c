@@ -581,14 +581,14 @@ static void print_bars(const struct rc_class *c)
 		}
 	if (lo < 0)
 		return;
-	fprintf(stdout, "      %21s : %-10s %s\n", "RANGE", "COUNT", "DISTRIBUTION");
+	fprintf(stdout, "      %23s : %-10s %s\n", "RANGE", "COUNT", "DISTRIBUTION");
 	for (int e = lo; e <= hi; e++) {
 		int w = (int)((c->pow2[e] * BAR_WIDTH + top - 1) / top); /* non-empty: >= 1 star */
 
 		if (e == RC_POW2_OVERFLOW)
-			fprintf(stdout, "      %10s -> %-7s", fmt_dur(1ull << e, a, sizeof(a)), "");
+			fprintf(stdout, "      %10s -> %-9s", fmt_dur(1ull << e, a, sizeof(a)), "");
 		else
-			fprintf(stdout, "      %10s -> %-7s", fmt_dur(e ? 1ull << e : 0, a, sizeof(a)),
+			fprintf(stdout, "      %10s -> %-9s", fmt_dur(e ? 1ull << e : 0, a, sizeof(a)),
 				fmt_dur(1ull << (e + 1), b, sizeof(b)));
 		fprintf(stdout, " : %-10" PRIu64 " |%.*s%*s|\n", c->pow2[e], w, BAR_STARS,
 			BAR_WIDTH - w, "");
