@@ -58,10 +58,11 @@ struct lt_class_key {
 #define LT_NR_SOFTIRQS   10
 
 /* syscall tracker: a syscall in flight (sys_start map, read by user space
- * for the stuck sweep). */
+ * for the stuck sweep).  One entry per thread from its first syscall to its
+ * exit; ts 0 means no syscall in flight. */
 #define LT_SYS_HAS_STACK 0x1 /* its blocking stack is in sys_stacks */
 struct lt_sys_start {
-	__u64 ts;    /* sys_enter, ns */
+	__u64 ts;    /* sys_enter, ns; 0: between syscalls */
 	__u32 nr;    /* syscall number */
 	__u32 flags; /* LT_SYS_* */
 };

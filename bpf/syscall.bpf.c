@@ -2,7 +2,8 @@
 /* syscall tracker: sys_enter -> sys_exit per thread.
  *
  * Begin: the measured thread enters a syscall (filters pass): its start
- * time and number go to sys_start[tid].  End: sys_exit of the same thread:
+ * time and number go to sys_start[tid], which stays until the thread
+ * exits (ts 0 between syscalls).  End: sys_exit of the same thread:
  * the delay goes to the class histogram {syscall nr, process} and, over
  * the threshold, an outlier with the return value, the user stack of the
  * call site and the kernel stack where the syscall blocked.
@@ -50,14 +51,44 @@ struct {
 	__type(value, struct sys_stack);
 } sys_scratch SEC(".maps");
 
-static __always_inline int on_enter(long id)
+/* The current task and its tid.  With BTF one helper call and a load;
+ * raw_tp needs two helper calls.  On every syscall, twice: it counts. */
+static __always_inline struct task_struct *current_tid(bool btf, __u32 *tid)
 {
-	struct task_struct *t = (struct task_struct *)bpf_get_current_task();
-	__u32 tid = (__u32)bpf_get_current_pid_tgid();
-	struct lt_sys_start s = {};
+	if (btf) {
+		struct task_struct *c = bpf_get_current_task_btf();
+
+		*tid = (__u32)c->pid;
+		return c;
+	}
+	*tid = (__u32)bpf_get_current_pid_tgid();
+	return (struct task_struct *)bpf_get_current_task();
+}
+
+static __always_inline int on_enter(long id, bool btf)
+{
+	__u32 tid;
+	struct task_struct *t = current_tid(btf, &tid);
+	struct lt_sys_start s = {}, *sp;
 
 	if (!lt_task_match(t))
 		return 0;
+	/* A thread keeps its entry between syscalls (ts 0: idle) and it is
+	 * rewritten in place: a hash lookup is inlined by the verifier, an
+	 * update or delete takes the bucket lock and the element free list,
+	 * and was most of this tracker's cost per syscall. */
+	sp = bpf_map_lookup_elem(&sys_start, &tid);
+	if (sp) {
+		sp->nr = (__u32)id;
+		sp->flags = 0;
+		/* ts last: the stuck sweep that sees it non-zero should see this
+		 * syscall's nr.  BPF has no fence; a compiler barrier orders the
+		 * stores on x86 (TSO); elsewhere a torn read only mislabels a
+		 * stuck report's syscall. */
+		asm volatile("" ::: "memory");
+		sp->ts = bpf_ktime_get_ns();
+		return 0;
+	}
 	s.ts = bpf_ktime_get_ns();
 	s.nr = (__u32)id;
 	if (bpf_map_update_elem(&sys_start, &tid, &s, BPF_ANY))
@@ -65,26 +96,51 @@ static __always_inline int on_enter(long id)
 	return 0;
 }
 
-static __always_inline int on_exit(void *ctx, long ret)
+/* The class of the current task: {tgid, comm of its group leader}.  With
+ * BTF (tp_btf) the fields are plain loads; raw_tp needs a probe-read
+ * helper call per field, which costs more than the rest of the exit path. */
+static __always_inline void class_proc(struct lt_class_key *k, struct task_struct *t, bool btf)
 {
-	struct task_struct *t = (struct task_struct *)bpf_get_current_task();
-	__u32 tid = (__u32)bpf_get_current_pid_tgid();
+	if (!btf) {
+		lt_class_proc(k, t);
+		return;
+	}
+	struct task_struct *c = bpf_get_current_task_btf(); /* t, with its BTF type */
+	bool end = false;
+
+	k->tgid = c->tgid;
+	__builtin_memcpy(k->comm, c->group_leader->comm, sizeof(k->comm));
+	/* as the _str read would: nothing after the NUL, so that a comm with
+	 * stale bytes past it is still one class */
+	for (int i = 0; i < LT_COMM_LEN; i++) {
+		if (end)
+			k->comm[i] = 0;
+		else if (!k->comm[i])
+			end = true;
+	}
+	k->comm[LT_COMM_LEN - 1] = 0;
+}
+
+static __always_inline int on_exit(void *ctx, long ret, bool btf)
+{
+	__u32 tid;
+	struct task_struct *t = current_tid(btf, &tid);
 	struct lt_class_key k = {};
 	struct lt_sys_start *sp, s;
 	struct lt_event *e;
 	__u64 now, delay;
 
 	sp = bpf_map_lookup_elem(&sys_start, &tid);
-	if (!sp)
+	if (!sp || !sp->ts)
 		return 0;
 	s = *sp;
-	bpf_map_delete_elem(&sys_start, &tid);
+	sp->ts = 0; /* idle; the entry goes at thread exit */
 	now = bpf_ktime_get_ns();
 	delay = now - s.ts;
 
 	k.trk = LT_TRK_SYSCALL;
 	k.sub = s.nr;
-	lt_class_proc(&k, t);
+	class_proc(&k, t, btf);
 	lt_hist_add(&k, delay);
 
 	if (delay <= lt_threshold(LT_TRK_SYSCALL)) {
@@ -135,7 +191,7 @@ static __always_inline void capture(void *ctx, __u32 tid, struct task_struct *ta
 	__u32 zero = 0;
 	long n;
 
-	if (!sp || (sp->flags & LT_SYS_HAS_STACK))
+	if (!sp || !sp->ts || (sp->flags & LT_SYS_HAS_STACK))
 		return;
 	if (bpf_ktime_get_ns() - sp->ts <= lt_threshold(LT_TRK_SYSCALL))
 		return;
@@ -168,13 +224,13 @@ static __always_inline void on_exit_task(__u32 tid)
 SEC("tp_btf/sys_enter")
 int BPF_PROG(sys_enter_btf, struct pt_regs *regs, long id)
 {
-	return on_enter(id);
+	return on_enter(id, true);
 }
 
 SEC("tp_btf/sys_exit")
 int BPF_PROG(sys_exit_btf, struct pt_regs *regs, long ret)
 {
-	return on_exit(ctx, ret);
+	return on_exit(ctx, ret, true);
 }
 
 SEC("tp_btf/sched_switch")
@@ -195,13 +251,13 @@ int BPF_PROG(sys_pexit_btf, struct task_struct *p)
 SEC("raw_tp/sys_enter")
 int BPF_PROG(sys_enter_raw, struct pt_regs *regs, long id)
 {
-	return on_enter(id);
+	return on_enter(id, false);
 }
 
 SEC("raw_tp/sys_exit")
 int BPF_PROG(sys_exit_raw, struct pt_regs *regs, long ret)
 {
-	return on_exit(ctx, ret);
+	return on_exit(ctx, ret, false);
 }
 
 SEC("raw_tp/sched_switch")

@@ -49,12 +49,15 @@ static const char *const drop_names[LT_DROP_MAX] = { "ringbuf", "inflight_full",
 #define NS_PER_MS 1000000ull
 #define NS_PER_S  1000000000ull
 #define TOP_CLASSES 20
+#define BAR_WIDTH 40
+#define BAR_STARS "****************************************" /* BAR_WIDTH of them */
 
 static volatile sig_atomic_t stop;
 
 struct run {
 	struct trk_opts o;
 	bool json;
+	bool hist; /* --hist: a bar histogram under each class */
 	uint64_t interval_ns, duration_ns, timeout_ns;
 	long count; /* intervals to print, 0 = unlimited */
 	struct trk_set *set;
@@ -559,6 +562,58 @@ static int cmp_count_desc(const void *a, const void *b)
 	return x->count > y->count ? -1 : x->count < y->count;
 }
 
+/* bcc-style bar histogram of one class, from its lowest to its highest
+ * non-empty power-of-two range; a range is [LOW, HIGH).  The bar is scaled
+ * to the class's fullest range. */
+static void print_bars(const struct rc_class *c)
+{
+	int lo = -1, hi = -1;
+	uint64_t top = 0;
+	char a[32], b[32];
+
+	for (int e = 0; e < RC_NR_POW2; e++)
+		if (c->pow2[e]) {
+			if (lo < 0)
+				lo = e;
+			hi = e;
+			if (c->pow2[e] > top)
+				top = c->pow2[e];
+		}
+	if (lo < 0)
+		return;
+	fprintf(stdout, "      %23s : %-10s %s\n", "RANGE", "COUNT", "DISTRIBUTION");
+	for (int e = lo; e <= hi; e++) {
+		int w = (int)((c->pow2[e] * BAR_WIDTH + top - 1) / top); /* non-empty: >= 1 star */
+
+		if (e == RC_POW2_OVERFLOW)
+			fprintf(stdout, "      %10s -> %-9s", fmt_dur(1ull << e, a, sizeof(a)), "");
+		else
+			fprintf(stdout, "      %10s -> %-9s", fmt_dur(e ? 1ull << e : 0, a, sizeof(a)),
+				fmt_dur(1ull << (e + 1), b, sizeof(b)));
+		fprintf(stdout, " : %-10" PRIu64 " |%.*s%*s|\n", c->pow2[e], w, BAR_STARS,
+			BAR_WIDTH - w, "");
+	}
+}
+
+/* The same ranges in a summary object: only the non-empty ones; the
+ * overflow range has no hi_ns. */
+static void json_bars(const struct rc_class *c)
+{
+	bool first = true;
+
+	fputs(",\"hist\":[", stdout);
+	for (int e = 0; e < RC_NR_POW2; e++) {
+		if (!c->pow2[e])
+			continue;
+		fprintf(stdout, "%s{\"lo_ns\":%llu,", first ? "" : ",", e ? 1ull << e : 0ull);
+		if (e != RC_POW2_OVERFLOW)
+			fprintf(stdout, "\"hi_ns\":%llu,", 1ull << (e + 1));
+		fprintf(stdout, "\"count\":%" PRIu64 "}", c->pow2[e]);
+		first = false;
+	}
+	fputc(']', stdout);
+}
+
 static void print_losses(struct run *r, bool final)
 {
 	uint64_t d[LT_NR_DROPS], total = 0;
@@ -629,8 +684,11 @@ static void print_summary(struct run *r, bool final)
 			json_str(stdout, c[i].k.comm, LT_COMM_LEN);
 			fprintf(stdout, ",\"count\":%" PRIu64 ",\"interval_count\":%" PRIu64
 				",\"min_ns\":%" PRIu64 ",\"p50_ns\":%" PRIu64 ",\"p99_ns\":%" PRIu64
-				",\"max_ns\":%" PRIu64 ",\"mean_ns\":%.0f}\n",
+				",\"max_ns\":%" PRIu64 ",\"mean_ns\":%.0f",
 				c[i].count, c[i].intv, c[i].min, c[i].p50, c[i].p99, c[i].max, c[i].mean);
+			if (r->hist)
+				json_bars(&c[i]);
+			fputs("}\n", stdout);
 		}
 	} else {
 		for (int t = 0; t < LT_TRK_MAX; t++) {
@@ -677,6 +735,8 @@ static void print_summary(struct run *r, bool final)
 					len < 24 ? 24 - len : 0, "", c[i].count, c[i].intv,
 					fmt_dur(c[i].p50, a, sizeof(a)), fmt_dur(c[i].p99, b, sizeof(b)),
 					fmt_dur(c[i].max, c3, sizeof(c3)));
+				if (r->hist)
+					print_bars(&c[i]);
 			}
 			if (more)
 				fprintf(stdout, "  ... %zu more classes (--json shows all)\n", more);
@@ -731,6 +791,8 @@ static void usage(FILE *f)
 "  -i, --interval D         print the histograms every D (default unit s)\n"
 "  -d, --duration D         stop after D (default unit s)\n"
 "      --json               one JSON object per line: outliers, stuck, summary, loss\n"
+"      --hist               a bar histogram per class (power-of-two ranges) in\n"
+"                           the tables; with --json, \"hist\" in each summary\n"
 "      --max-classes N      histogram classes kept in the kernel; each costs\n"
 "                           nr_cpus x 9.5 KiB, preallocated (default: 32 MiB\n"
 "                           worth, 128..2048; 256 at most with a filter);\n"
@@ -759,7 +821,9 @@ static void usage(FILE *f)
 "  latrack run -c system.slice/ssh.service -d 30 --json > out.jsonl\n"
 "                                      30 s of outliers of one service, as JSON\n"
 "  latrack run syscall -m 0 -t 42      every syscall of thread 42\n"
-"  latrack run block -m 50ms 10        block requests over 50 ms, tables every 10 s\n");
+"  latrack run block -m 50ms 10        block requests over 50 ms, tables every 10 s\n"
+"  latrack run syscall --hist -p 1234 -d 10\n"
+"                                      10 s of one process's syscalls, with bar histograms\n");
 }
 
 #define CGROUP2_MAGIC 0x63677270 /* CGROUP2_SUPER_MAGIC */
@@ -811,7 +875,7 @@ static int is_number(const char *s)
 
 int cmd_run(int argc, char **argv)
 {
-	enum { OPT_COMM = 256, OPT_JSON, OPT_TIMEOUT, OPT_RAWTP, OPT_CLASSES, OPT_RINGBUF };
+	enum { OPT_COMM = 256, OPT_JSON, OPT_TIMEOUT, OPT_RAWTP, OPT_CLASSES, OPT_RINGBUF, OPT_HIST };
 	static const struct option lopts[] = {
 		{ "trackers", required_argument, NULL, 'T' },
 		{ "threshold", required_argument, NULL, 'm' },
@@ -823,6 +887,7 @@ int cmd_run(int argc, char **argv)
 		{ "interval", required_argument, NULL, 'i' },
 		{ "duration", required_argument, NULL, 'd' },
 		{ "json", no_argument, NULL, OPT_JSON },
+		{ "hist", no_argument, NULL, OPT_HIST },
 		{ "raw-tp", no_argument, NULL, OPT_RAWTP },
 		{ "max-classes", required_argument, NULL, OPT_CLASSES },
 		{ "ringbuf", required_argument, NULL, OPT_RINGBUF },
@@ -898,6 +963,9 @@ int cmd_run(int argc, char **argv)
 			break;
 		case OPT_JSON:
 			r.json = true;
+			break;
+		case OPT_HIST:
+			r.hist = true;
 			break;
 		case OPT_CLASSES:
 			if (parse_u32(optarg, &r.o.max_classes)) {

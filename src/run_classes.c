@@ -179,6 +179,14 @@ static void fill(struct rc_class *c, const struct lt_class_key *k, const struct 
 		.k = *k, .count = h->count, .min = bh_min(h), .max = bh_max(h),
 		.p50 = bh_percentile(h, 50), .p99 = bh_percentile(h, 99), .mean = bh_mean(h),
 	};
+	/* A bucket never straddles a power of two: its lower edge names its range. */
+	for (unsigned int i = 0; i < LT_HIST_OVERFLOW; i++) {
+		unsigned long long low = lt_hist_bucket_low(i);
+
+		if (h->counts[i])
+			c->pow2[low ? 63 - __builtin_clzll(low) : 0] += h->counts[i];
+	}
+	c->pow2[RC_POW2_OVERFLOW] = h->counts[LT_HIST_OVERFLOW];
 }
 
 int run_classes__snapshot(struct run_classes *rc, struct rc_class **out, size_t *nr)

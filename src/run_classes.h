@@ -14,9 +14,18 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include <latrack/hist_layout.h>
+
 #include "lt_bpf.h"
 
 #define RC_MAX_EXITED 1024
+
+/* Power-of-two ranges of a class (bcc-style bar histograms): pow2[e] counts
+ * the values in [2^e, 2^(e+1)) ns, pow2[0] also 0; pow2[RC_POW2_OVERFLOW]
+ * the values >= 2^LT_HIST_MAX_EXP.  Exact: every power of two is a bucket
+ * edge of the layout (hist_layout.h). */
+#define RC_POW2_OVERFLOW LT_HIST_MAX_EXP
+#define RC_NR_POW2       (LT_HIST_MAX_EXP + 1)
 
 struct rc_class {
 	struct lt_class_key k; /* k.tgid == 0: several processes that exited */
@@ -25,6 +34,7 @@ struct rc_class {
 	uint64_t intv; /* samples since the previous snapshot */
 	uint64_t min, p50, p99, max;
 	double mean;
+	uint64_t pow2[RC_NR_POW2];
 };
 
 struct run_classes;

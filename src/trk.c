@@ -346,8 +346,8 @@ int trk_set__sweep(struct trk_set *s, uint64_t now_ns, uint64_t timeout_ns,
 		prev = &key;
 		if (bpf_map_lookup_elem(s->sys_inflight_fd, &key, &v))
 			continue; /* ended meanwhile */
-		if (v.ts > now_ns || now_ns - v.ts <= timeout_ns)
-			continue;
+		if (!v.ts || v.ts > now_ns || now_ns - v.ts <= timeout_ns)
+			continue; /* ts 0: the thread is between syscalls */
 		if (!seen_before(s, key, v.ts))
 			fn(ctx, LT_TRK_SYSCALL, key, v.ts, v.nr);
 		/* Remember it while it stays in flight: reported once. */

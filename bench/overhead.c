@@ -1,0 +1,334 @@
+/* bench/overhead: what `latrack run syscall` adds to every system call,
+ * against the same per-syscall latency histogram in bpftrace, in the same
+ * run.
+ *
+ * A round times a tight loop of getppid() (the cheapest syscall, so the
+ * tracer's cost is most of what is added) four times: untraced, with
+ * `latrack run syscall` attached, untraced again, with bpftrace attached.
+ * Each tracer's added cost is its loop's ns per call minus the untraced
+ * loop just before it, so a drift of the machine between rounds does not
+ * enter a difference.  The figures are the medians over the rounds.
+ *
+ * latrack runs with a threshold no getppid() reaches (100 s): histograms
+ * are filled, no outlier is sent, so both tracers do the same work: pair
+ * enter/exit per thread, add the delay to a histogram.
+ *
+ * latrack is found as $LATRACK_BUILD/latrack, else ../latrack next to this
+ * program (build/bench/overhead -> build/latrack); bpftrace in $PATH.  A
+ * tracer that is missing or fails to attach is reported and shown as NA.
+ *
+ * Usage: bench/overhead [-n CALLS_PER_LOOP] [-r ROUNDS]
+ * Last line:
+ *   overhead: latrack_ns_per_syscall=<X> bpftrace_ns_per_syscall=<Y> ratio=<X/Y> */
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#define ATTACH_TIMEOUT_MS 60000 /* bpftrace compiles with LLVM first: seconds */
+#define MAX_ROUNDS 101
+#define SETTLE_MS 1000
+
+static const char bpftrace_prog[] =
+	"tracepoint:raw_syscalls:sys_enter { @s[tid] = nsecs; } "
+	"tracepoint:raw_syscalls:sys_exit /@s[tid]/ { @h = hist(nsecs - @s[tid]); delete(@s[tid]); }";
+
+struct tracer {
+	const char *name;
+	char *const *argv;
+	const char *ready; /* what it prints once its probes are attached */
+	bool ok;           /* still worth trying */
+};
+
+static double now_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (double)ts.tv_sec * 1e9 + (double)ts.tv_nsec;
+}
+
+volatile pid_t overhead_sink;
+
+/* ns per getppid() over n calls.  getppid is never cached by glibc, and the
+ * volatile sink keeps the calls from being merged. */
+static double loop_ns(long n)
+{
+	double t0 = now_ns();
+
+	for (long i = 0; i < n; i++)
+		overhead_sink = getppid();
+	return (now_ns() - t0) / (double)n;
+}
+
+static int cmp_double(const void *a, const void *b)
+{
+	double x = *(const double *)a, y = *(const double *)b;
+
+	return x < y ? -1 : x > y;
+}
+
+static double median(double *v, int n)
+{
+	qsort(v, (size_t)n, sizeof(*v), cmp_double);
+	return n % 2 ? v[n / 2] : (v[n / 2 - 1] + v[n / 2]) / 2;
+}
+
+/* Start argv with stdout and stderr on a pipe; wait until a line of its
+ * output contains ready.  Returns the pid (and *out, the pipe's read end)
+ * or -1 with the reason printed. */
+static pid_t start_tracer(const struct tracer *tr, int *out)
+{
+	char buf[4096];
+	size_t used = 0;
+	int p[2];
+	pid_t pid;
+	double deadline = now_ns() + ATTACH_TIMEOUT_MS * 1e6;
+
+	if (pipe2(p, O_CLOEXEC)) {
+		perror("overhead: pipe");
+		return -1;
+	}
+	pid = fork();
+	if (pid < 0) {
+		perror("overhead: fork");
+		close(p[0]);
+		close(p[1]);
+		return -1;
+	}
+	if (!pid) {
+		dup2(p[1], STDOUT_FILENO);
+		dup2(p[1], STDERR_FILENO);
+		execvp(tr->argv[0], tr->argv);
+		fprintf(stderr, "exec %s: %s\n", tr->argv[0], strerror(errno));
+		_exit(127);
+	}
+	close(p[1]);
+	for (;;) {
+		struct pollfd pf = { .fd = p[0], .events = POLLIN };
+		int left = (int)((deadline - now_ns()) / 1e6);
+		ssize_t r;
+
+		if (left <= 0 || poll(&pf, 1, left) <= 0) {
+			fprintf(stderr, "overhead: %s did not attach within %d s\n", tr->name,
+				ATTACH_TIMEOUT_MS / 1000);
+			break;
+		}
+		if (used == sizeof(buf) - 1) { /* keep the tail: the marker may straddle */
+			memmove(buf, buf + sizeof(buf) / 2, used - sizeof(buf) / 2);
+			used -= sizeof(buf) / 2;
+		}
+		r = read(p[0], buf + used, sizeof(buf) - 1 - used);
+		if (r <= 0) {
+			buf[used] = '\0';
+			fprintf(stderr, "overhead: %s exited before attaching; its output:\n%s\n",
+				tr->name, buf);
+			break;
+		}
+		used += (size_t)r;
+		buf[used] = '\0';
+		if (strstr(buf, tr->ready)) {
+			/* bpftrace prints "Attaching N probes" before it attaches
+			 * them: give both the same settling time. */
+			struct timespec settle = { 0, SETTLE_MS * 1000000L };
+
+			nanosleep(&settle, NULL);
+			*out = p[0];
+			return pid;
+		}
+	}
+	kill(pid, SIGKILL);
+	waitpid(pid, NULL, 0);
+	close(p[0]);
+	return -1;
+}
+
+/* SIGINT, then drain its final output (it would block on a full pipe) and
+ * reap it.  Returns 0 if it ended normally. */
+static int stop_tracer(const struct tracer *tr, pid_t pid, int out)
+{
+	char buf[4096];
+	int st;
+
+	kill(pid, SIGINT);
+	while (read(out, buf, sizeof(buf)) > 0)
+		;
+	close(out);
+	if (waitpid(pid, &st, 0) < 0 || !WIFEXITED(st) || WEXITSTATUS(st)) {
+		fprintf(stderr, "overhead: %s ended badly (status 0x%x)\n", tr->name, st);
+		return -1;
+	}
+	return 0;
+}
+
+/* One traced loop: ns per call, or a negative value if the tracer failed. */
+static double traced_loop(struct tracer *tr, long n)
+{
+	int out = -1;
+	pid_t pid = start_tracer(tr, &out);
+	double ns;
+
+	if (pid < 0) {
+		tr->ok = false;
+		return -1;
+	}
+	ns = loop_ns(n);
+	if (stop_tracer(tr, pid, out)) {
+		tr->ok = false;
+		return -1;
+	}
+	return ns;
+}
+
+static bool in_path(const char *prog)
+{
+	const char *path = getenv("PATH");
+	char buf[PATH_MAX];
+
+	for (const char *p = path ? path : "/usr/bin:/bin"; *p;) {
+		size_t len = strcspn(p, ":");
+
+		if (snprintf(buf, sizeof(buf), "%.*s/%s", (int)len, p, prog) < (int)sizeof(buf) &&
+		    !access(buf, X_OK))
+			return true;
+		p += len + (p[len] == ':');
+	}
+	return false;
+}
+
+/* $LATRACK_BUILD/latrack, else the latrack beside this program's directory. */
+static int find_latrack(char *buf, size_t len)
+{
+	const char *b = getenv("LATRACK_BUILD");
+	char self[PATH_MAX];
+	ssize_t n;
+	char *slash;
+
+	if (b && *b)
+		return snprintf(buf, len, "%s/latrack", b) < (int)len ? 0 : -1;
+	n = readlink("/proc/self/exe", self, sizeof(self) - 1);
+	if (n <= 0)
+		return -1;
+	self[n] = '\0';
+	slash = strrchr(self, '/');
+	if (!slash)
+		return -1;
+	*slash = '\0'; /* build/bench */
+	return snprintf(buf, len, "%s/../latrack", self) < (int)len ? 0 : -1;
+}
+
+/* A traced loop and its added cost, or dashes if the tracer failed. */
+static void print_cols(double traced, double added)
+{
+	if (traced < 0)
+		printf("%9s %9s", "-", "-");
+	else
+		printf("%9.1f %9.1f", traced, added);
+}
+
+static void fmt_fig(char *buf, size_t len, double v, bool ok)
+{
+	if (ok)
+		snprintf(buf, len, "%.1f", v);
+	else
+		snprintf(buf, len, "NA");
+}
+
+int main(int argc, char **argv)
+{
+	long n = 10000000;
+	int rounds = 5, opt, done = 0;
+	char latrack[PATH_MAX], x[32], y[32], ratio[32];
+	double add_lt[MAX_ROUNDS], add_bt[MAX_ROUNDS], base[MAX_ROUNDS];
+
+	while ((opt = getopt(argc, argv, "n:r:h")) != -1) {
+		switch (opt) {
+		case 'n':
+			n = strtol(optarg, NULL, 10);
+			break;
+		case 'r':
+			rounds = atoi(optarg);
+			break;
+		default:
+			fprintf(opt == 'h' ? stdout : stderr,
+				"Usage: %s [-n CALLS_PER_LOOP (10000000)] [-r ROUNDS (5, at most %d)]\n",
+				argv[0], MAX_ROUNDS);
+			return opt == 'h' ? 0 : 2;
+		}
+	}
+	if (n <= 0 || rounds <= 0 || rounds > MAX_ROUNDS) {
+		fprintf(stderr, "overhead: bad -n or -r\n");
+		return 2;
+	}
+	if (find_latrack(latrack, sizeof(latrack))) {
+		fprintf(stderr, "overhead: cannot locate latrack (set LATRACK_BUILD)\n");
+		return 1;
+	}
+	char *lt_argv[] = { latrack, "run", "syscall", "-m", "100s", "--timeout", "3600", NULL };
+	char *bt_argv[] = { "bpftrace", "-e", (char *)bpftrace_prog, NULL };
+	struct tracer lt = { "latrack", lt_argv, "latrack run: tracing", true };
+	struct tracer bt = { "bpftrace", bt_argv, "Attaching", true };
+
+	if (geteuid()) {
+		fprintf(stderr, "overhead: needs root to load BPF programs; no tracer measured\n");
+		lt.ok = bt.ok = false;
+	}
+	if (access(latrack, X_OK)) {
+		fprintf(stderr, "overhead: %s: %s (run make first)\n", latrack, strerror(errno));
+		lt.ok = false;
+	}
+	if (!in_path("bpftrace")) {
+		fprintf(stderr, "overhead: bpftrace is not installed (Debian package bpftrace): "
+				"no baseline, shown as NA\n");
+		bt.ok = false;
+	}
+	signal(SIGPIPE, SIG_IGN);
+	printf("# %d rounds of %ld getppid() per loop; ns per call; +added vs the untraced loop before it\n",
+	       rounds, n);
+	printf("# %-5s %9s %9s %9s %9s %9s %9s\n", "round", "untraced", "latrack", "+added",
+	       "untraced", "bpftrace", "+added");
+	for (int i = 0; i < rounds && (lt.ok || bt.ok); i++) {
+		double b1 = loop_ns(n), l = lt.ok ? traced_loop(&lt, n) : -1;
+		double b2 = loop_ns(n), t = bt.ok ? traced_loop(&bt, n) : -1;
+
+		base[done] = b1;
+		add_lt[done] = l - b1;
+		add_bt[done] = t - b2;
+		printf("  %-5d %9.1f ", i + 1, b1);
+		print_cols(l, l - b1);
+		printf(" %9.1f ", b2);
+		print_cols(t, t - b2);
+		putchar('\n');
+		fflush(stdout);
+		done++;
+	}
+	if (!done) /* nothing traced: the untraced figure still tells something */
+		base[done++] = loop_ns(n);
+	double mb = median(base, done);
+	double ml = lt.ok ? median(add_lt, done) : 0, mt = bt.ok ? median(add_bt, done) : 0;
+
+	printf("untraced: %.1f ns per getppid() (median)\n", mb);
+	if (lt.ok)
+		printf("latrack run syscall: +%.1f ns per syscall (x%.2f the untraced loop)\n", ml,
+		       (mb + ml) / mb);
+	if (bt.ok)
+		printf("bpftrace hist: +%.1f ns per syscall (x%.2f the untraced loop)\n", mt,
+		       (mb + mt) / mb);
+	fmt_fig(x, sizeof(x), ml, lt.ok);
+	fmt_fig(y, sizeof(y), mt, bt.ok);
+	if (lt.ok && bt.ok && mt > 0)
+		snprintf(ratio, sizeof(ratio), "%.2f", ml / mt);
+	else
+		snprintf(ratio, sizeof(ratio), "NA");
+	printf("overhead: latrack_ns_per_syscall=%s bpftrace_ns_per_syscall=%s ratio=%s\n", x, y,
+	       ratio);
+	return 0;
+}
