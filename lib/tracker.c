@@ -163,6 +163,7 @@ struct lt_tracker {
 	pthread_mutex_t lock; /* contexts' claim/release, stats */
 	struct lt_tctx *ctx;
 	uint32_t nctx;
+	uint32_t nctx_used; /* contexts [0, nctx_used) have ever been claimed */
 	uint64_t exited_ctr[CTR_NR];
 
 	/* Timeout thread (monotonic clock only). */
@@ -367,6 +368,8 @@ static struct lt_tctx *ctx_slow(struct lt_tracker *t)
 		if (!t->ctx[i].in_use) {
 			c = &t->ctx[i];
 			__atomic_store_n(&c->in_use, 1, __ATOMIC_RELEASE);
+			if (i >= t->nctx_used)
+				__atomic_store_n(&t->nctx_used, i + 1, __ATOMIC_RELEASE);
 			break;
 		}
 	pthread_mutex_unlock(&t->lock);
@@ -486,7 +489,11 @@ static void try_advance(struct lt_tracker *t, int urgent)
 		(void)sys_membarrier(MEMBARRIER_CMD_PRIVATE_EXPEDITED);
 	else
 		__atomic_thread_fence(__ATOMIC_SEQ_CST);
-	for (uint32_t i = 0; i < t->nctx && ok; i++) {
+	/* A context claimed after the membarrier above enters with the
+	 * current epoch or later: it cannot hold this advance back. */
+	uint32_t n = __atomic_load_n(&t->nctx_used, __ATOMIC_ACQUIRE);
+
+	for (uint32_t i = 0; i < n && ok; i++) {
 		uint64_t a = __atomic_load_n(&t->ctx[i].active, __ATOMIC_ACQUIRE);
 
 		if (a && a != e)
