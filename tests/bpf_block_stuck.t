@@ -48,7 +48,7 @@ sub unavailable {
 
 my $HOLD = 2.5; # s a request is held; the timeout is 1 s
 my $dir = tempdir('latrack-stuck-XXXXXX', TMPDIR => 1, CLEANUP => 1);
-my ($loopA, $loopB, $mounted, $frozen, @kids);
+my ($loopA, $loopB, $mounted, $frozen, @kids, $latrack);
 
 sub thaw {
 	system('fsfreeze', '-u', "$dir/mnt") if $frozen;
@@ -65,8 +65,16 @@ sub retry {
 	return 0;
 }
 
+# On failure or a signal too: thaw first (unmounting a frozen ext4 leaves
+# it frozen and its loop device busy), stop the writers and latrack, then
+# detach and unmount.
 sub cleanup {
 	thaw();
+	if ($latrack) {
+		kill 'INT', $latrack->{pid};
+		waitpid($latrack->{pid}, 0);
+		$latrack = undef;
+	}
 	kill 'KILL', @kids if @kids;
 	waitpid($_, 0) for @kids;
 	@kids = ();
@@ -116,8 +124,8 @@ sub truncate_file {
 # hold, thaw; returns (pids, thaw time) once all writers are done.
 sub hold_writes {
 	my ($n) = @_;
+	$frozen = 1; # first: a signal right after the freeze must still thaw
 	system('fsfreeze', '-f', "$dir/mnt") == 0 or die 'fsfreeze -f failed';
-	$frozen = 1;
 	my $t0 = clock_gettime(CLOCK_MONOTONIC);
 	for my $i (1 .. $n) {
 		my $pid = fork // die "fork: $!";
@@ -144,10 +152,11 @@ sub hold_writes {
 
 # One write held 2.5 s, timeout 1 s: one stuck report, then its outlier.
 {
-	my $l = latrack_start('block', '--json', '--timeout', 'block=1s', '-m', '500ms');
+	my $l = $latrack = latrack_start('block', '--json', '--timeout', 'block=1s', '-m', '500ms');
 	my ($pids, $thaw_ns) = hold_writes(1);
 	my $pid = $pids->[0];
 	my ($rc, $objs) = latrack_stop($l);
+	$latrack = undef;
 	is($rc, 0, 'exits 0');
 	my @stuck = of_type($objs, 'stuck', tracker => 'block');
 	is(scalar @stuck, 1, 'one request reported stuck, once') or diag(explain(\@stuck));
@@ -175,9 +184,10 @@ sub hold_writes {
 SKIP: {
 	skip("mq-deadline or nr_tags unavailable on $name", 6) unless $sched_ok && $tags =~ /^\d+$/ && $tags <= 256;
 	my $n = $tags + 3;
-	my $l = latrack_start('block', '--raw-tp', '--timeout', 'block=1s', '-m', '10s');
+	my $l = $latrack = latrack_start('block', '--raw-tp', '--timeout', 'block=1s', '-m', '10s');
 	my ($pids, $thaw_ns) = hold_writes($n);
 	my ($rc, $objs) = latrack_stop($l, text => 1);
+	$latrack = undef;
 	is($rc, 0, 'text: exits 0');
 	my @lines = map { $_->{line} } @$objs;
 	my (%stuck, %state, $bad);
