@@ -8,7 +8,11 @@
  * the threshold; it carries the device, operation, sector, bytes, both
  * times and the task that submitted it.  The filters apply to the task
  * current at insert (or at issue for a request that was not inserted):
- * for synchronous and direct I/O, the submitter. */
+ * for synchronous and direct I/O, the submitter.
+ *
+ * Requests in flight (blk_start, struct lt_blk_start) are swept by user
+ * space for those older than the block timeout (stuck): the record keeps
+ * what is known before completion, the device included. */
 #include "vmlinux.h"
 #include <bpf/bpf_helpers.h>
 #include <bpf/bpf_tracing.h>
@@ -23,22 +27,11 @@ char LICENSE[] SEC("license") = "GPL";
 const volatile int insert_rq_arg = 0;
 const volatile int issue_rq_arg = 0;
 
-struct blk_start {
-	__u64 insert_ns; /* 0: not inserted (issued directly) */
-	__u64 issue_ns;  /* 0: not issued yet */
-	__u64 sector;
-	__u32 bytes;
-	__u32 op;
-	__u32 pid, tid;
-	__u64 cgroup_id;
-	char comm[LT_COMM_LEN];
-};
-
 struct {
 	__uint(type, BPF_MAP_TYPE_HASH);
 	__uint(max_entries, 16384);
 	__type(key, __u64); /* struct request * */
-	__type(value, struct blk_start);
+	__type(value, struct lt_blk_start);
 } blk_start SEC(".maps");
 
 /* rq->rq_disk was replaced by rq->q->disk in 5.16 */
@@ -57,7 +50,8 @@ static __always_inline void on_begin(struct request *rq, bool insert)
 {
 	struct task_struct *t = (struct task_struct *)bpf_get_current_task();
 	__u64 key = (__u64)rq, now = bpf_ktime_get_ns();
-	struct blk_start *sp = bpf_map_lookup_elem(&blk_start, &key), s = {};
+	struct lt_blk_start *sp = bpf_map_lookup_elem(&blk_start, &key), s = {};
+	struct gendisk *disk;
 
 	if (sp) { /* inserted earlier: now issued (or requeued and re-inserted) */
 		if (insert)
@@ -78,6 +72,8 @@ static __always_inline void on_begin(struct request *rq, bool insert)
 	s.pid = BPF_CORE_READ(t, tgid);
 	s.tid = BPF_CORE_READ(t, pid);
 	s.cgroup_id = lt_task_cgid(t);
+	disk = rq_disk(rq);
+	s.dev = (BPF_CORE_READ(disk, major) << 20) | BPF_CORE_READ(disk, first_minor);
 	bpf_get_current_comm(&s.comm, sizeof(s.comm));
 	if (bpf_map_update_elem(&blk_start, &key, &s, BPF_ANY))
 		lt_drop(LT_TRK_BLOCK, LT_DROP_INFLIGHT);
@@ -86,7 +82,7 @@ static __always_inline void on_begin(struct request *rq, bool insert)
 static __always_inline void on_complete(struct request *rq, long error)
 {
 	__u64 key = (__u64)rq, now = bpf_ktime_get_ns(), begin, total;
-	struct blk_start *sp = bpf_map_lookup_elem(&blk_start, &key), s;
+	struct lt_blk_start *sp = bpf_map_lookup_elem(&blk_start, &key), s;
 	struct gendisk *disk = rq_disk(rq);
 	struct lt_class_key k = {};
 	struct lt_event *e;

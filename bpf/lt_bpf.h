@@ -67,6 +67,22 @@ struct lt_sys_start {
 	__u32 flags; /* LT_SYS_* */
 };
 
+/* block tracker: a request in flight (blk_start map, keyed by the struct
+ * request pointer; read by user space for the stuck sweep).  The request
+ * is queued while issue_ns is 0, issued (in the driver) after. */
+struct lt_blk_start {
+	__u64 insert_ns; /* 0: not inserted (issued directly) */
+	__u64 issue_ns;  /* 0: not issued yet */
+	__u64 sector;
+	__u32 bytes;
+	__u32 op;
+	__u32 pid, tid;  /* the task current at insert (or issue): the submitter */
+	__u64 cgroup_id;
+	__u32 dev;       /* major << 20 | minor, read at insert (or issue) */
+	__u32 pad;
+	char comm[LT_COMM_LEN];
+};
+
 /* lt_event.flags */
 #define LT_EV_KSTACK_BLOCKED 0x1 /* kstack: where the task blocked (syscall) */
 #define LT_EV_KSTACK_SLEEP   0x2 /* kstack: the sleeper's stack (offcpu) */

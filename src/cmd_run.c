@@ -2,8 +2,8 @@
  *
  * Loads the BPF trackers (src/trk.c), prints each outlier as it arrives
  * from the ring buffer (a readable block with symbolised kernel stacks, or
- * one JSON object per line), sweeps for syscalls stuck longer than the
- * timeout, and prints the per-class histograms (count, p50, p99, max) every
+ * one JSON object per line), sweeps for syscalls and block requests stuck
+ * longer than their timeout, and prints the per-class histograms (count, p50, p99, max) every
  * interval and at exit, with the loss counters.  Everything that comes from
  * the traced system (comm) is escaped before it is printed. */
 #include <errno.h>
@@ -44,6 +44,11 @@ static const uint64_t default_thresh_ns[LT_TRK_MAX] = {
 	10000000ull,   /* block: 10 ms from insert (or issue) to completion */
 	1000000ull,    /* irq: 1 ms in a handler or waiting for a softirq */
 };
+/* Trackers swept for events stuck in flight; 0: no timeout. */
+static const uint64_t default_timeout_ns[LT_TRK_MAX] = {
+	[LT_TRK_SYSCALL] = 1000000000ull, /* 1 s */
+	[LT_TRK_BLOCK] = 5000000000ull,   /* 5 s */
+};
 static const char *const drop_names[LT_DROP_MAX] = { "ringbuf", "inflight_full", "hist_full", "stack" };
 
 #define NS_PER_MS 1000000ull
@@ -58,7 +63,8 @@ struct run {
 	struct trk_opts o;
 	bool json;
 	bool hist; /* --hist: a bar histogram under each class */
-	uint64_t interval_ns, duration_ns, timeout_ns;
+	uint64_t interval_ns, duration_ns;
+	uint64_t timeout_ns[LT_TRK_MAX]; /* stuck after this long in flight (0: not swept) */
 	long count; /* intervals to print, 0 = unlimited */
 	struct trk_set *set;
 	struct ksyms *ks;
@@ -161,6 +167,33 @@ static int parse_threshold(const char *s, uint64_t th[LT_TRK_MAX], bool set[LT_T
 			th[i] = ns;
 			set[i] = true;
 		}
+	return 0;
+}
+
+/* "[TRACKER=]DURATION"; default unit s.  Without TRACKER=, every tracker
+ * that has a timeout (syscall, block). */
+static int parse_timeout(const char *s, uint64_t to[LT_TRK_MAX])
+{
+	const char *eq = strchr(s, '=');
+	uint64_t ns;
+	int t = -1;
+
+	if (eq) {
+		t = trk_by_name(s, (size_t)(eq - s));
+		if (t < 0 || !default_timeout_ns[t]) {
+			fprintf(stderr, "latrack run: %s tracker in --timeout '%s' (timeouts: syscall, block)\n",
+				t < 0 ? "unknown" : "no timeout for the", s);
+			return -EINVAL;
+		}
+		s = eq + 1;
+	}
+	if (parse_dur(s, NS_PER_S, &ns) || !ns) {
+		fprintf(stderr, "latrack run: bad --timeout '%s' (e.g. 1s, 500ms, block=2s)\n", s);
+		return -EINVAL;
+	}
+	for (int i = 0; i < LT_TRK_MAX; i++)
+		if ((t < 0 && default_timeout_ns[i]) || t == i)
+			to[i] = ns;
 	return 0;
 }
 
@@ -500,6 +533,25 @@ static uint32_t tgid_of(uint32_t tid)
 	return tgid;
 }
 
+/* Name of a block device from its dev_t (major << 20 | minor), as in /sys;
+ * "?" when it is gone. */
+static void disk_name(uint32_t dev, char *buf, size_t len)
+{
+	char path[64], link[256];
+	const char *base;
+	ssize_t n;
+
+	snprintf(path, sizeof(path), "/sys/dev/block/%u:%u", dev >> 20, dev & 0xfffff);
+	n = readlink(path, link, sizeof(link) - 1);
+	if (n <= 0) {
+		snprintf(buf, len, "?");
+		return;
+	}
+	link[n] = 0;
+	base = strrchr(link, '/') ? strrchr(link, '/') + 1 : link;
+	snprintf(buf, len, "%.*s", (int)(len - 1), base);
+}
+
 static void on_stuck(void *ctx, enum lt_trk trk, uint32_t tid, uint64_t begin, uint32_t sub)
 {
 	struct run *r = ctx;
@@ -549,6 +601,51 @@ static void on_stuck(void *ctx, enum lt_trk trk, uint32_t tid, uint64_t begin, u
 		fclose(f);
 	if (r->json)
 		fputs("]}\n", stdout);
+}
+
+/* A block request in flight longer than the block timeout: what the
+ * in-flight record knows (device, op, sector, bytes, submitter, times);
+ * it is reported again as an outlier if it completes above the threshold. */
+static void on_stuck_block(void *ctx, const struct trk_blk_stuck *b)
+{
+	struct run *r = ctx;
+	const struct lt_blk_start *v = &b->v;
+	char disk[64], sb[32], wall[64], d[32], q[32], sv[32];
+	bool issued = v->issue_ns != 0;
+	uint64_t queue_ns = issued ? (v->insert_ns && v->issue_ns >= v->insert_ns ? v->issue_ns - v->insert_ns : 0)
+				   : b->age_ns;
+	uint64_t service_ns = issued ? b->begin_ns + b->age_ns - v->issue_ns : 0;
+	uint32_t sub = LT_BLK_SUB(LT_BLK_TOTAL, v->op);
+
+	disk_name(v->dev, disk, sizeof(disk));
+	fmt_wall(r, b->begin_ns + b->age_ns, wall, sizeof(wall), r->json);
+	if (r->json) {
+		fprintf(stdout, "{\"type\":\"stuck\",\"tracker\":\"block\",\"time\":\"%s\",\"begin_ns\":%" PRIu64
+			",\"age_ns\":%" PRIu64 ",\"pid\":%u,\"tid\":%u,\"comm\":",
+			wall, b->begin_ns, b->age_ns, v->pid, v->tid);
+		json_str(stdout, v->comm, LT_COMM_LEN);
+		fprintf(stdout, ",\"cgroup_id\":%llu,\"class\":\"%s\",\"dev\":\"%u:%u\",\"disk\":",
+			(unsigned long long)v->cgroup_id, sub_name(LT_TRK_BLOCK, sub, sb, sizeof(sb)),
+			v->dev >> 20, v->dev & 0xfffff);
+		json_str(stdout, disk, sizeof(disk));
+		fprintf(stdout, ",\"sector\":%llu,\"bytes\":%u,\"state\":\"%s\",\"queue_ns\":%" PRIu64
+			",\"service_ns\":%" PRIu64 "}\n",
+			(unsigned long long)v->sector, v->bytes, issued ? "issued" : "queued", queue_ns, service_ns);
+		return;
+	}
+	fprintf(stdout, "%s %-7s %-16s STUCK for %s  pid %u tid %u \"", wall, "block",
+		sub_name(LT_TRK_BLOCK, sub, sb, sizeof(sb)), fmt_dur(b->age_ns, d, sizeof(d)), v->pid, v->tid);
+	text_str(stdout, v->comm, LT_COMM_LEN);
+	fprintf(stdout, "\" cgroup %llu (still in flight, %s)\n    device ", (unsigned long long)v->cgroup_id,
+		issued ? "issued" : "queued");
+	text_str(stdout, disk, sizeof(disk));
+	fprintf(stdout, " (%u:%u) sector %llu bytes %u: ", v->dev >> 20, v->dev & 0xfffff,
+		(unsigned long long)v->sector, v->bytes);
+	if (issued)
+		fprintf(stdout, "queued %s, in service for %s\n", fmt_dur(queue_ns, q, sizeof(q)),
+			fmt_dur(service_ns, sv, sizeof(sv)));
+	else
+		fprintf(stdout, "queued for %s, not issued yet\n", fmt_dur(queue_ns, q, sizeof(q)));
 }
 
 /* ---- per-class summary ---- */
@@ -781,8 +878,10 @@ static void usage(FILE *f)
 "  -T, --trackers LIST      comma-separated trackers (same as naming them)\n"
 "  -m, --threshold [TRK=]D  report delays above D (units ns/us/ms/s, default ms);\n"
 "                           without TRK= it applies to every tracker; repeatable\n"
-"      --timeout D          report a syscall still in flight after D once as\n"
-"                           stuck (default 1s; units as above, default s)\n"
+"      --timeout [TRK=]D    report a syscall or block request still in flight\n"
+"                           after D once as stuck (defaults: syscall 1s,\n"
+"                           block 5s; units as above, default s); without\n"
+"                           TRK= it applies to both; repeatable\n"
 "  -p, --pid PID            measure only this process\n"
 "  -t, --tid TID            measure only this thread\n"
 "  -c, --cgroup PATH        measure only tasks in this cgroup v2 (or below);\n"
@@ -822,6 +921,9 @@ static void usage(FILE *f)
 "                                      30 s of outliers of one service, as JSON\n"
 "  latrack run syscall -m 0 -t 42      every syscall of thread 42\n"
 "  latrack run block -m 50ms 10        block requests over 50 ms, tables every 10 s\n"
+"  latrack run block --timeout block=2s -m 100ms\n"
+"                                      block requests over 100 ms, and those still\n"
+"                                      in flight after 2 s as they hang\n"
 "  latrack run syscall --hist -p 1234 -d 10\n"
 "                                      10 s of one process's syscalls, with bar histograms\n");
 }
@@ -895,7 +997,7 @@ int cmd_run(int argc, char **argv)
 		{ "help", no_argument, NULL, 'h' },
 		{ 0 },
 	};
-	struct run r = { .timeout_ns = NS_PER_S };
+	struct run r = { 0 };
 	bool th_set[LT_TRK_MAX] = { 0 }, any_trk = false;
 	struct ring_buffer *rb = NULL;
 	struct sigaction sa = { 0 };
@@ -908,6 +1010,7 @@ int cmd_run(int argc, char **argv)
 	bool by_count = false; /* the last interval table was the final one */
 
 	memcpy(r.o.thresh_ns, default_thresh_ns, sizeof(r.o.thresh_ns));
+	memcpy(r.timeout_ns, default_timeout_ns, sizeof(r.timeout_ns));
 	optind = 1;
 	while ((opt = getopt_long(argc, argv, "T:m:p:t:c:i:d:vh", lopts, NULL)) != -1) {
 		switch (opt) {
@@ -921,10 +1024,8 @@ int cmd_run(int argc, char **argv)
 				return 2;
 			break;
 		case OPT_TIMEOUT:
-			if (parse_dur(optarg, NS_PER_S, &r.timeout_ns) || !r.timeout_ns) {
-				fprintf(stderr, "latrack run: bad --timeout '%s'\n", optarg);
+			if (parse_timeout(optarg, r.timeout_ns))
 				return 2;
-			}
 			break;
 		case 'p':
 			if (parse_u32(optarg, &r.o.f.tgid)) {
@@ -1108,8 +1209,11 @@ int cmd_run(int argc, char **argv)
 			goto out;
 		}
 		now = mono_ns();
-		if (now >= next_sweep && r.o.on[LT_TRK_SYSCALL]) {
-			trk_set__sweep(r.set, now, r.timeout_ns, on_stuck, &r);
+		if (now >= next_sweep) {
+			if (r.o.on[LT_TRK_SYSCALL])
+				trk_set__sweep(r.set, now, r.timeout_ns[LT_TRK_SYSCALL], on_stuck, &r);
+			if (r.o.on[LT_TRK_BLOCK])
+				trk_set__sweep_block(r.set, now, r.timeout_ns[LT_TRK_BLOCK], on_stuck_block, &r);
 			next_sweep = now + 250 * NS_PER_MS;
 		}
 		if (now >= next_evict) {

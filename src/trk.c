@@ -24,6 +24,10 @@ struct stuck_seen {
 	uint64_t begin_ns;
 };
 
+struct blk_seen {
+	uint64_t rq, begin_ns;
+};
+
 struct trk_set {
 	struct trk_unit units[MAX_UNITS];
 	int nr_units;
@@ -32,6 +36,9 @@ struct trk_set {
 	int sys_inflight_fd;
 	struct stuck_seen *seen;
 	size_t nr_seen;
+	int blk_inflight_fd;
+	struct blk_seen *blk_seen; /* sorted */
+	size_t nr_blk_seen;
 };
 
 static bool verbose;
@@ -145,6 +152,7 @@ int trk_set__start(struct trk_set **out, const struct trk_opts *o, char *err, si
 		return -ENOMEM;
 	}
 	s->sys_inflight_fd = -1;
+	s->blk_inflight_fd = -1;
 
 	s->btf = !o->force_raw_tp && trk_probe_tp_btf("sched_switch") &&
 		 trk_probe_tp_btf("sys_enter") && trk_probe_tp_btf("sys_exit") &&
@@ -234,6 +242,8 @@ int trk_set__start(struct trk_set **out, const struct trk_opts *o, char *err, si
 		}
 		if (!strcmp(u->name, "syscall"))
 			s->sys_inflight_fd = trk_syscall__inflight_fd(u);
+		if (!strcmp(u->name, "block"))
+			s->blk_inflight_fd = map_fd(u, "blk_start");
 	}
 	for (int t = 0; t < LT_TRK_MAX; t++) {
 		ret = trk_set__set_threshold(s, t, o->thresh_ns[t]);
@@ -267,6 +277,7 @@ void trk_set__destroy(struct trk_set *s)
 	for (int i = s->nr_units - 1; i >= 0; i--)
 		s->units[i].destroy(s->units[i].skel);
 	free(s->seen);
+	free(s->blk_seen);
 	free(s);
 }
 
@@ -357,5 +368,65 @@ int trk_set__sweep(struct trk_set *s, uint64_t now_ns, uint64_t timeout_ns,
 	free(s->seen);
 	s->seen = keep;
 	s->nr_seen = nr_keep;
+	return 0;
+}
+
+static int cmp_blk_seen(const void *a, const void *b)
+{
+	const struct blk_seen *x = a, *y = b;
+
+	if (x->rq != y->rq)
+		return x->rq < y->rq ? -1 : 1;
+	return x->begin_ns < y->begin_ns ? -1 : x->begin_ns > y->begin_ns;
+}
+
+/* Same as the syscall sweep, for the block tracker's requests in flight.
+ * The requests already reported are kept sorted (a hung device can hold
+ * thousands), and forgotten once they leave the map. */
+int trk_set__sweep_block(struct trk_set *s, uint64_t now_ns, uint64_t timeout_ns,
+			 trk_blk_stuck_fn fn, void *ctx)
+{
+	struct blk_seen *keep = NULL;
+	size_t nr_keep = 0, cap = 0;
+	__u64 key, next;
+	void *prev = NULL;
+
+	if (s->blk_inflight_fd < 0)
+		return 0;
+	while (!bpf_map_get_next_key(s->blk_inflight_fd, prev, &next)) {
+		struct trk_blk_stuck b = { 0 };
+		struct blk_seen id;
+
+		key = next;
+		prev = &key;
+		if (bpf_map_lookup_elem(s->blk_inflight_fd, &key, &b.v))
+			continue; /* completed meanwhile */
+		b.begin_ns = b.v.insert_ns ? b.v.insert_ns : b.v.issue_ns;
+		if (!b.begin_ns || b.begin_ns > now_ns || now_ns - b.begin_ns <= timeout_ns)
+			continue;
+		b.rq = key;
+		b.age_ns = now_ns - b.begin_ns;
+		id = (struct blk_seen){ key, b.begin_ns };
+		if (!s->blk_seen || !bsearch(&id, s->blk_seen, s->nr_blk_seen, sizeof(id), cmp_blk_seen))
+			fn(ctx, &b);
+		/* Remember it while it stays in flight: reported once. */
+		if (nr_keep == cap) {
+			size_t ncap = cap ? cap * 2 : 64;
+			struct blk_seen *k = realloc(keep, ncap * sizeof(*k));
+
+			if (!k) {
+				free(keep);
+				return -ENOMEM;
+			}
+			keep = k;
+			cap = ncap;
+		}
+		keep[nr_keep++] = id;
+	}
+	if (nr_keep)
+		qsort(keep, nr_keep, sizeof(*keep), cmp_blk_seen);
+	free(s->blk_seen);
+	s->blk_seen = keep;
+	s->nr_blk_seen = nr_keep;
 	return 0;
 }

@@ -59,6 +59,18 @@ typedef void (*trk_stuck_fn)(void *ctx, enum lt_trk trk, uint32_t tid, uint64_t 
 int trk_set__sweep(struct trk_set *s, uint64_t now_ns, uint64_t timeout_ns,
 		   trk_stuck_fn fn, void *ctx);
 
+/* Block requests in flight longer than timeout_ns at now_ns, each reported
+ * once per (request, begin); begin is insert (or issue when not inserted). */
+struct trk_blk_stuck {
+	uint64_t rq;       /* the struct request pointer: identity while in flight */
+	uint64_t begin_ns; /* insert, or issue for a request not inserted */
+	uint64_t age_ns;   /* now - begin */
+	struct lt_blk_start v;
+};
+typedef void (*trk_blk_stuck_fn)(void *ctx, const struct trk_blk_stuck *b);
+int trk_set__sweep_block(struct trk_set *s, uint64_t now_ns, uint64_t timeout_ns,
+			 trk_blk_stuck_fn fn, void *ctx);
+
 /* One BPF object of the set (internal to src/trk*.c). */
 struct trk_unit {
 	const char *name;
