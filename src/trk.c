@@ -74,6 +74,19 @@ bool trk_probe_tp_btf(const char *tp)
 	return true;
 }
 
+void trk_unit_init(struct trk_unit *u, const char *name, void *skel, struct bpf_object *obj,
+		   int (*load)(void *), int (*attach)(void *), void (*destroy)(void *), bool btf)
+{
+	u->name = name;
+	u->skel = skel;
+	u->obj = obj;
+	u->load = load;
+	u->attach = attach;
+	u->destroy = destroy;
+	u->inflight_fd = -1;
+	trk_unit_select_hooks(u, btf);
+}
+
 void trk_unit_select_hooks(struct trk_unit *u, bool btf)
 {
 	struct bpf_program *p;

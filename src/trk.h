@@ -91,6 +91,20 @@ uint64_t trk_classes_bytes(uint32_t classes);
 
 bool trk_probe_tp_btf(const char *tp);
 void trk_unit_select_hooks(struct trk_unit *u, bool btf);
+/* Fill a unit from its opened skeleton and choose its hooks. */
+void trk_unit_init(struct trk_unit *u, const char *name, void *skel, struct bpf_object *obj,
+		   int (*load)(void *), int (*attach)(void *), void (*destroy)(void *), bool btf);
+
+/* The filters on the measured task, into any tracker skeleton's rodata
+ * (every .bpf.c shares these names through lt_common.bpf.h). */
+#define TRK_SET_FILTERS(ro, f)                                            \
+	do {                                                              \
+		(ro)->targ_tgid = (f).tgid;                               \
+		(ro)->targ_tid = (f).tid;                                 \
+		(ro)->targ_comm_on = (f).comm_on;                         \
+		memcpy((char *)(ro)->targ_comm, (f).comm, LT_COMM_LEN);  \
+		(ro)->targ_cgid = (f).cgid;                               \
+	} while (0)
 int trk_syscall__open(struct trk_unit *u, const struct trk_opts *o, bool btf);
 int trk_syscall__inflight_fd(const struct trk_unit *u);
 int trk_sched__open(struct trk_unit *u, const struct trk_opts *o, bool btf);

@@ -40,23 +40,12 @@ int trk_block__open(struct trk_unit *u, const struct trk_opts *o, bool btf_hooks
 
 	if (!skel)
 		return -errno;
-	skel->rodata->targ_tgid = o->f.tgid;
-	skel->rodata->targ_tid = o->f.tid;
-	skel->rodata->targ_comm_on = o->f.comm_on;
-	memcpy((char *)skel->rodata->targ_comm, o->f.comm, LT_COMM_LEN);
-	skel->rodata->targ_cgid = o->f.cgid;
+	TRK_SET_FILTERS(skel->rodata, o->f);
 	btf = btf__load_vmlinux_btf();
 	skel->rodata->insert_rq_arg = rq_arg(btf, "block_rq_insert");
 	skel->rodata->issue_rq_arg = rq_arg(btf, "block_rq_issue");
 	btf__free(btf);
 
-	u->name = "block";
-	u->skel = skel;
-	u->obj = skel->obj;
-	u->load = load;
-	u->attach = attach;
-	u->destroy = destroy;
-	u->inflight_fd = -1;
-	trk_unit_select_hooks(u, btf_hooks);
+	trk_unit_init(u, "block", skel, skel->obj, load, attach, destroy, btf_hooks);
 	return 0;
 }

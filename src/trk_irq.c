@@ -18,13 +18,6 @@ int trk_irq__open(struct trk_unit *u, const struct trk_opts *o, bool btf)
 	(void)o;
 	if (!skel)
 		return -errno;
-	u->name = "irq";
-	u->skel = skel;
-	u->obj = skel->obj;
-	u->load = load;
-	u->attach = attach;
-	u->destroy = destroy;
-	u->inflight_fd = -1;
-	trk_unit_select_hooks(u, btf);
+	trk_unit_init(u, "irq", skel, skel->obj, load, attach, destroy, btf);
 	return 0;
 }

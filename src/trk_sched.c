@@ -17,21 +17,10 @@ int trk_sched__open(struct trk_unit *u, const struct trk_opts *o, bool btf)
 
 	if (!skel)
 		return -errno;
-	skel->rodata->targ_tgid = o->f.tgid;
-	skel->rodata->targ_tid = o->f.tid;
-	skel->rodata->targ_comm_on = o->f.comm_on;
-	memcpy((char *)skel->rodata->targ_comm, o->f.comm, LT_COMM_LEN);
-	skel->rodata->targ_cgid = o->f.cgid;
+	TRK_SET_FILTERS(skel->rodata, o->f);
 	skel->rodata->wakeup_on = o->on[LT_TRK_WAKEUP];
 	skel->rodata->offcpu_on = o->on[LT_TRK_OFFCPU];
 
-	u->name = "sched";
-	u->skel = skel;
-	u->obj = skel->obj;
-	u->load = load;
-	u->attach = attach;
-	u->destroy = destroy;
-	u->inflight_fd = -1;
-	trk_unit_select_hooks(u, btf);
+	trk_unit_init(u, "sched", skel, skel->obj, load, attach, destroy, btf);
 	return 0;
 }
