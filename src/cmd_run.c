@@ -33,7 +33,7 @@ static const char *const syscall_names[] = {
 #include "syscall_names.h"
 };
 
-static const char *const trk_names[LT_TRK_MAX] = { "syscall", "wakeup", "offcpu", "block", "irq" };
+static const char *const trk_names[LT_TRK_MAX] = { "syscall", "wakeup", "offcpu", "block", "irq", "net" };
 static const char *const softirq_names[LT_NR_SOFTIRQS] = {
 	"HI", "TIMER", "NET_TX", "NET_RX", "BLOCK", "IRQ_POLL", "TASKLET", "SCHED", "HRTIMER", "RCU",
 };
@@ -43,6 +43,7 @@ static const uint64_t default_thresh_ns[LT_TRK_MAX] = {
 	1000000000ull, /* offcpu: 1 s */
 	10000000ull,   /* block: 10 ms from insert (or issue) to completion */
 	1000000ull,    /* irq: 1 ms in a handler or waiting for a softirq */
+	10000000ull,   /* net: 10 ms from reception to the reader (or in a tx queue) */
 };
 static const char *const drop_names[LT_DROP_MAX] = { "ringbuf", "inflight_full", "hist_full", "stack" };
 
@@ -125,7 +126,7 @@ static int parse_trackers(const char *s, bool on[LT_TRK_MAX])
 		int t = trk_by_name(s, len);
 
 		if (t < 0) {
-			fprintf(stderr, "latrack run: unknown tracker '%.*s' (known: syscall, wakeup, offcpu, block, irq)\n",
+			fprintf(stderr, "latrack run: unknown tracker '%.*s' (known: syscall, wakeup, offcpu, block, irq, net)\n",
 				(int)len, s);
 			return -EINVAL;
 		}
@@ -237,6 +238,21 @@ static const char *sub_name(uint32_t trk, uint32_t sub, char *buf, size_t len)
 			snprintf(buf, len, "%s%s", ops[op], sfx);
 		else
 			snprintf(buf, len, "op%u%s", op, sfx);
+		return buf;
+	}
+	case LT_TRK_NET: {
+		uint32_t kind = sub >> 24, n = sub & 0xffffff;
+
+		if (kind == LT_NET_RX_STACK)
+			snprintf(buf, len, "rx stack if%u", n);
+		else if (kind == LT_NET_RX_DELIVERED)
+			snprintf(buf, len, "rx if%u", n);
+		else if (kind == LT_NET_TX_QUEUE)
+			snprintf(buf, len, "tx if%u", n);
+		else if (kind == LT_NET_DROP)
+			snprintf(buf, len, "drop reason %u", n);
+		else
+			snprintf(buf, len, "udp queue err %d", -(int)n);
 		return buf;
 	}
 	case LT_TRK_OFFCPU:
@@ -352,6 +368,18 @@ static void print_json_event(struct run *r, const struct lt_event *e)
 			(unsigned long long)e->sector, e->bytes, (unsigned long long)e->queue_ns,
 			(unsigned long long)(e->delay_ns - e->queue_ns), (long long)e->ret);
 	}
+	if (e->trk == LT_TRK_NET) {
+		bool rx = (e->sub >> 24) == LT_NET_RX_DELIVERED;
+
+		fprintf(f, ",\"dir\":\"%s\",\"ifindex\":%u,\"dev\":", rx ? "rx" : "tx", e->dev);
+		json_str(f, e->disk, sizeof(e->disk));
+		fprintf(f, ",\"bytes\":%u", e->bytes);
+		if (rx)
+			fprintf(f, ",\"protocol\":%llu,\"stack_ns\":%llu,\"exit\":\"copied to user\"",
+				(unsigned long long)e->sector, (unsigned long long)e->queue_ns);
+		else
+			fputs(",\"exit\":\"sent to the driver\"", f);
+	}
 	if (e->flags & LT_EV_WAKER)
 		json_who(f, "waker", e->waker_pid, e->waker_tid, e->waker_comm);
 	if (e->flags & LT_EV_PREEMPTED)
@@ -420,6 +448,19 @@ static void print_text_event(struct run *r, const struct lt_event *e)
 			e->dev >> 20, e->dev & 0xfffff, (unsigned long long)e->sector, e->bytes,
 			fmt_dur(e->queue_ns, q, sizeof(q)), fmt_dur(e->delay_ns - e->queue_ns, sv, sizeof(sv)),
 			(long long)e->ret);
+	}
+	if (e->trk == LT_TRK_NET) {
+		char st[32];
+
+		fputs("    device \"", f);
+		text_str(f, e->disk, sizeof(e->disk));
+		if ((e->sub >> 24) == LT_NET_RX_DELIVERED)
+			fprintf(f, "\" (ifindex %u) protocol %llu, %u bytes copied to user (the reader above);"
+				" %s of it in the stack\n", e->dev, (unsigned long long)e->sector, e->bytes,
+				fmt_dur(e->queue_ns, st, sizeof(st)));
+		else
+			fprintf(f, "\" (ifindex %u) %u bytes queued -> sent to the driver (sender above)\n",
+				e->dev, e->bytes);
 	}
 	if (e->flags & LT_EV_WAKER) {
 		fprintf(f, "    woken by pid %u tid %u \"", e->waker_pid, e->waker_tid);
@@ -672,6 +713,15 @@ static void print_summary(struct run *r, bool final)
 			if (c[i].k.trk == LT_TRK_BLOCK) { /* the class is a device, not a process */
 				fprintf(stdout, "\"dev\":\"%u:%u\",\"disk\":", c[i].k.tgid >> 20,
 					c[i].k.tgid & 0xfffff);
+			} else if (c[i].k.trk == LT_TRK_NET && c[i].k.sub >> 24 != LT_NET_RX_DELIVERED) {
+				fprintf(stdout, "\"kind\":\"%s\",\"n\":%u,\"dev\":",
+					(c[i].k.sub >> 24) == LT_NET_RX_STACK ? "rx_stack" :
+					(c[i].k.sub >> 24) == LT_NET_TX_QUEUE ? "tx" :
+					(c[i].k.sub >> 24) == LT_NET_DROP ? "drop" : "udp_fail",
+					c[i].k.sub & 0xffffff);
+			} else if (c[i].k.trk == LT_TRK_NET) {
+				fprintf(stdout, "\"kind\":\"rx\",\"n\":%u,\"pid\":%u,%s\"comm\":",
+					c[i].k.sub & 0xffffff, c[i].k.tgid, c[i].exited ? "\"exited\":true," : "");
 			} else if (c[i].k.trk == LT_TRK_IRQ) {
 				fprintf(stdout, "\"kind\":\"%s\",\"%s\":%u,\"handler\":",
 					(c[i].k.sub >> 16) == LT_IRQ_HARD ? "hardirq" : "softirq",
@@ -699,7 +749,8 @@ static void print_summary(struct run *r, bool final)
 			fprintf(stdout, "\n%s %s latency per class (since start; +INTV: since last table)%s\n",
 				wall, trk_names[t], final ? ", final" : "");
 			fprintf(stdout, "  %-18s %-24s %10s %8s %9s %9s %9s\n", "CLASS",
-				t == LT_TRK_BLOCK ? "DEVICE" : t == LT_TRK_IRQ ? "HANDLER" : "PROCESS", "COUNT",
+				t == LT_TRK_BLOCK ? "DEVICE" : t == LT_TRK_IRQ ? "HANDLER" :
+				t == LT_TRK_NET ? "DEVICE/READER" : "PROCESS", "COUNT",
 				"+INTV", "P50", "P99", "MAX");
 			for (size_t i = 0; i < n; i++) {
 				char proc[48];
@@ -724,7 +775,7 @@ static void print_summary(struct run *r, bool final)
 				if (t == LT_TRK_BLOCK)
 					len += snprintf(proc, sizeof(proc), " (%u:%u)", c[i].k.tgid >> 20,
 							c[i].k.tgid & 0xfffff);
-				else if (t == LT_TRK_IRQ)
+				else if (t == LT_TRK_IRQ || (t == LT_TRK_NET && !c[i].k.tgid))
 					len += snprintf(proc, sizeof(proc), "%s", c[i].k.comm[0] ? "" : "-");
 				else if (c[i].k.tgid)
 					len += snprintf(proc, sizeof(proc), "[%u]%s", c[i].k.tgid,
@@ -776,6 +827,14 @@ static void usage(FILE *f)
 "            wait; entry -> exit: run) per CPU; classes: IRQ number or\n"
 "            vector; outliers carry the CPU and the interrupted task\n"
 "            (default threshold 1ms; filters do not apply)\n"
+"  net       UDP datagrams: netif_receive_skb -> queued to the socket\n"
+"            (rx stack) -> recv() by the reader (rx, exact per datagram:\n"
+"            per-socket FIFO of arrival times; TCP is not followed);\n"
+"            net_dev_queue -> net_dev_start_xmit (tx); drops counted per\n"
+"            kfree_skb reason and UDP queueing error; classes: device x\n"
+"            rx/tx (rx: x reader); outliers carry the reader or sender,\n"
+"            device, bytes (default threshold 10ms; filters apply to the\n"
+"            reader and the sender; stack and drop counts only without)\n"
 "\n"
 "Options:\n"
 "  -T, --trackers LIST      comma-separated trackers (same as naming them)\n"
@@ -804,7 +863,7 @@ static void usage(FILE *f)
 "  -h, --help               this help\n"
 "\n"
 "Thresholds live in the BPF map lt_thresh (index 0 syscall, 1 wakeup,\n"
-"2 offcpu, 3 block, 4 irq; u64 ns) and may be changed while running, e.g.\n"
+"2 offcpu, 3 block, 4 irq, 5 net; u64 ns) and may be changed while running, e.g.\n"
 "  bpftool map update id ID key 0 0 0 0 value hex 80 96 98 00 00 00 00 00\n"
 "(syscall threshold to 10 ms; ID is printed at start).\n"
 "\n"
@@ -822,6 +881,8 @@ static void usage(FILE *f)
 "                                      30 s of outliers of one service, as JSON\n"
 "  latrack run syscall -m 0 -t 42      every syscall of thread 42\n"
 "  latrack run block -m 50ms 10        block requests over 50 ms, tables every 10 s\n"
+"  latrack run net -m 5ms --comm dnsmasq\n"
+"                                      datagrams dnsmasq read more than 5 ms after arrival\n"
 "  latrack run syscall --hist -p 1234 -d 10\n"
 "                                      10 s of one process's syscalls, with bar histograms\n");
 }
