@@ -20,6 +20,7 @@
 #include <unistd.h>
 
 #include <bpf/bpf.h>
+#include <bpf/btf.h>
 #include <bpf/libbpf.h>
 
 #include "bpf_hist.h"
@@ -54,6 +55,44 @@ static const char *const drop_names[LT_DROP_MAX] = { "ringbuf", "inflight_full",
 #define BAR_STARS "****************************************" /* BAR_WIDTH of them */
 
 static volatile sig_atomic_t stop;
+
+/* Names of the kernel's drop reasons (enum skb_drop_reason in its BTF,
+ * without the SKB_DROP_REASON_ prefix), indexed by value; NULL when the
+ * kernel has none of that value. */
+#define MAX_DROP_REASONS 1024
+static char *drop_reason_names[MAX_DROP_REASONS];
+
+static void load_drop_reasons(void)
+{
+	struct btf *btf = btf__load_vmlinux_btf();
+	const struct btf_type *t;
+	const struct btf_enum *e;
+	int id;
+
+	if (!btf)
+		return;
+	id = btf__find_by_name_kind(btf, "skb_drop_reason", BTF_KIND_ENUM);
+	t = id > 0 ? btf__type_by_id(btf, id) : NULL;
+	e = t ? btf_enum(t) : NULL;
+	for (int i = 0; e && i < btf_vlen(t); i++, e++) {
+		const char *name = btf__name_by_offset(btf, e->name_off);
+
+		if (!name || e->val < 0 || e->val >= MAX_DROP_REASONS || drop_reason_names[e->val])
+			continue;
+		if (!strncmp(name, "SKB_DROP_REASON_", 16))
+			name += 16;
+		drop_reason_names[e->val] = strdup(name);
+	}
+	btf__free(btf);
+}
+
+static void free_drop_reasons(void)
+{
+	for (int i = 0; i < MAX_DROP_REASONS; i++) {
+		free(drop_reason_names[i]);
+		drop_reason_names[i] = NULL;
+	}
+}
 
 struct run {
 	struct trk_opts o;
@@ -249,6 +288,8 @@ static const char *sub_name(uint32_t trk, uint32_t sub, char *buf, size_t len)
 			snprintf(buf, len, "rx if%u", n);
 		else if (kind == LT_NET_TX_QUEUE)
 			snprintf(buf, len, "tx if%u", n);
+		else if (kind == LT_NET_DROP && n < MAX_DROP_REASONS && drop_reason_names[n])
+			snprintf(buf, len, "drop %s", drop_reason_names[n]);
 		else if (kind == LT_NET_DROP)
 			snprintf(buf, len, "drop reason %u", n);
 		else
@@ -714,11 +755,20 @@ static void print_summary(struct run *r, bool final)
 				fprintf(stdout, "\"dev\":\"%u:%u\",\"disk\":", c[i].k.tgid >> 20,
 					c[i].k.tgid & 0xfffff);
 			} else if (c[i].k.trk == LT_TRK_NET && c[i].k.sub >> 24 != LT_NET_RX_DELIVERED) {
-				fprintf(stdout, "\"kind\":\"%s\",\"n\":%u,\"dev\":",
+				fprintf(stdout, "\"kind\":\"%s\",\"n\":%u,",
 					(c[i].k.sub >> 24) == LT_NET_RX_STACK ? "rx_stack" :
 					(c[i].k.sub >> 24) == LT_NET_TX_QUEUE ? "tx" :
 					(c[i].k.sub >> 24) == LT_NET_DROP ? "drop" : "udp_fail",
 					c[i].k.sub & 0xffffff);
+				if ((c[i].k.sub >> 24) == LT_NET_DROP && (c[i].k.sub & 0xffffff) < MAX_DROP_REASONS &&
+				    drop_reason_names[c[i].k.sub & 0xffffff])
+				{
+					fputs("\"reason\":", stdout);
+					json_str(stdout, drop_reason_names[c[i].k.sub & 0xffffff], 64);
+					fputs(",\"dev\":", stdout);
+				}
+				else
+					fputs("\"dev\":", stdout);
 			} else if (c[i].k.trk == LT_TRK_NET) {
 				fprintf(stdout, "\"kind\":\"rx\",\"n\":%u,\"pid\":%u,%s\"comm\":",
 					c[i].k.sub & 0xffffff, c[i].k.tgid, c[i].exited ? "\"exited\":true," : "");
@@ -1084,9 +1134,18 @@ int cmd_run(int argc, char **argv)
 			return 2;
 		any_trk = true;
 	}
-	if (!any_trk)
+	if (!any_trk) {
 		for (int t = 0; t < LT_TRK_MAX; t++)
 			r.o.on[t] = true;
+		/* The net tracker's socket tracepoints are recent: a kernel
+		 * without them still runs the others when none was named. */
+		if (libbpf_find_vmlinux_btf_id("sk_data_ready", BPF_TRACE_RAW_TP) <= 0 ||
+		    libbpf_find_vmlinux_btf_id("sock_recv_length", BPF_TRACE_RAW_TP) <= 0) {
+			r.o.on[LT_TRK_NET] = false;
+			fprintf(stderr, "latrack run: this kernel has no sk_data_ready/sock_recv_length "
+					"tracepoints: net tracker left out\n");
+		}
+	}
 	if (cg_path) {
 		err = cgroup_id(cg_path, &r.o.f.cgid);
 		if (err) {
@@ -1132,6 +1191,8 @@ int cmd_run(int argc, char **argv)
 		fprintf(stderr, "latrack run: cannot open the ring buffer: %s\n", strerror(errno));
 		goto out;
 	}
+	if (r.o.on[LT_TRK_NET])
+		load_drop_reasons(); /* names in the tables; absent: numbers */
 	sa.sa_handler = on_signal;
 	sigaction(SIGINT, &sa, NULL);
 	sigaction(SIGTERM, &sa, NULL);
@@ -1202,5 +1263,6 @@ out:
 	ksyms__free(r.ks);
 	run_classes__free(r.classes);
 	usyms__free(r.us);
+	free_drop_reasons();
 	return ret;
 }

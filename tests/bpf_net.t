@@ -185,9 +185,10 @@ for my $hook ('tp_btf', 'raw_tp') {
 	my ($tx) = grep { $_->{kind} eq 'tx' && $_->{dev} eq $va } @sum;
 	is($tx && $tx->{count}, $N + 1, "$hook: sender's device $va transmitted $N + 1 datagrams");
 	SKIP: {
-		skip('no tracefs: NO_SOCKET reason unknown', 1) unless defined $no_socket;
+		skip('no tracefs: NO_SOCKET reason unknown', 2) unless defined $no_socket;
 		my ($dr) = grep { $_->{kind} eq 'drop' && $_->{n} == $no_socket && $_->{dev} eq $vb } @sum;
 		is($dr && $dr->{count}, 1, "$hook: the datagram to a closed port counted as dropped, NO_SOCKET ($no_socket)");
+		is($dr && $dr->{reason}, 'NO_SOCKET', "$hook: drop reason named from the kernel's BTF");
 	}
 	my ($loss) = of_type($objs, 'loss');
 	is(scalar(grep { $_ } values %{ $loss->{net} // {} }), 0, "$hook: nothing lost");
