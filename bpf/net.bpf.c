@@ -26,7 +26,9 @@
  * "unknown" places in the queue, so later recv()s still pop the right
  * times.  A recv() that finds the FIFO empty (a reader on another CPU took
  * the datagram between its queueing and sk_data_ready) is remembered as a
- * debt, paid by the next push.  A FIFO that empties is deleted, so sockets
+ * debt, paid by the next push.  A FIFO created while datagrams already
+ * wait in the socket (queued before latrack started) starts with them as
+ * unknown places.  A FIFO that empties is deleted, so sockets
  * whose readers keep up cost no map entry; TCP sockets are deleted when
  * they close (inet_sock_set_state).  A UDP socket closed with unread
  * datagrams (no tracepoint there) leaves its entry behind: the entry
@@ -76,6 +78,8 @@ struct net_fifo {
 	__u32 head, tail;  /* pop at head, push at tail (free-running) */
 	__u32 unknown;     /* datagrams queued after the ring filled: no time */
 	__u32 debt;        /* recv()s seen before their push */
+	__u32 before;      /* datagrams queued before the FIFO existed: no time */
+	__u32 pad;
 	__u64 ino;         /* socket inode: detects a freed and reused sk */
 	char dev[LT_COMM_LEN]; /* device of the last datagram pushed */
 };
@@ -120,6 +124,19 @@ static __always_inline bool filtered(void)
 static __always_inline __u64 sock_ino(const struct sock *sk)
 {
 	return BPF_CORE_READ(sk, sk_socket, file, f_inode, i_ino);
+}
+
+/* UDP datagrams waiting in sk besides the one just queued: the receive
+ * queue and UDP's reader queue (recvmsg moves the receive queue there in
+ * batches). */
+static __always_inline __u32 queued_before(const struct sock *sk)
+{
+	const struct udp_sock *up = (const void *)sk;
+	__u32 n = BPF_CORE_READ(sk, sk_receive_queue.qlen);
+
+	if (bpf_core_field_exists(up->reader_queue))
+		n += BPF_CORE_READ(up, reader_queue.qlen);
+	return n ? n - 1 : 0;
 }
 
 static __always_inline bool is_udp(const struct sock *sk)
@@ -186,9 +203,12 @@ static __always_inline void on_data_ready(const struct sock *sk)
 		if (!f)
 			return;
 		f->ino = ino;
+		/* Datagrams already queued (before latrack started, or while
+		 * the ring was gone) have no arrival time: unknown places. */
+		f->before = queued_before(sk);
 	}
 	if (f->ino != ino) { /* the old socket at this address is gone */
-		f->head = f->tail = f->unknown = f->debt = 0;
+		f->head = f->tail = f->unknown = f->debt = f->before = 0;
 		f->ino = ino;
 	}
 	if (f->debt) { /* its recv() already happened */
@@ -228,12 +248,16 @@ static __always_inline void on_recv(struct sock *sk, int ret, int flags)
 	}
 	if (f->ino != sock_ino(sk))
 		return;
-	if (f->head == f->tail) {
-		if (f->unknown)
+	/* Queue order: the datagrams that were there before the FIFO, the
+	 * ring, then those past the ring. */
+	if (f->before || f->head == f->tail) {
+		if (f->before)
+			f->before--;
+		else if (f->unknown)
 			f->unknown--;
 		else
 			f->debt++;
-		if (!f->unknown && !f->debt)
+		if (f->head == f->tail && !f->before && !f->unknown && !f->debt)
 			bpf_map_delete_elem(&net_fifo, &key);
 		return;
 	}

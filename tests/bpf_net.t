@@ -51,6 +51,7 @@ sub setup {
 		"$ip netns exec $nsb sysctl -qw net.ipv6.conf.all.disable_ipv6=1",
 		"$ip -n $nsa addr add $aa/24 dev $va", "$ip -n $nsb addr add $ab/24 dev $vb",
 		"$ip -n $nsa link set $va up", "$ip -n $nsb link set $vb up",
+		"$ip -n $nsb link set lo up",
 	);
 	for my $c (@cmds) {
 		my ($ok, $out) = sh($c);
@@ -192,6 +193,39 @@ for my $hook ('tp_btf', 'raw_tp') {
 	}
 	my ($loss) = of_type($objs, 'loss');
 	is(scalar(grep { $_ } values %{ $loss->{net} // {} }), 0, "$hook: nothing lost");
+}
+
+# Datagrams already waiting when latrack starts have no arrival time: they
+# must not be paired with later ones.  3 queued before, 2 after, read 30 ms
+# later, 10 ms apart: exactly 2 samples, the new datagrams' (>= 30 + 3 x 10
+# ms; pairing the old ones' reads with the new arrivals would give 30 and
+# 40 ms).
+{
+	my ($old, $new) = (3, 2);
+	pipe(my $ir, my $iw) or die "pipe: $!";
+	my $pid = open(my $fh, '-|') // die "fork: $!";
+	if (!$pid) {
+		close $iw;
+		open STDIN, '<&', $ir or POSIX::_exit(127);
+		{ no warnings 'exec'; exec($ip, 'netns', 'exec', $nsb, $^X, "$FindBin::Bin/bpf/udp_pair.pl",
+					   'backlog', '127.0.0.1', $PORT + 10, $old, $new); }
+		POSIX::_exit(127);
+	}
+	close $ir;
+	my ($bl) = (readline($fh) // '') =~ /^queued (\d+)/;
+	my $l = latrack_start('net', '--json', '-m', '0');
+	print $iw "go\n";
+	close $iw;
+	my @lines = <$fh>;
+	close $fh;
+	my ($rc, $objs) = latrack_stop($l);
+	my ($sent) = map { /^sent (\d+)/ ? $1 : () } @lines;
+	my ($read) = map { /^read (\d+)/ ? $1 : () } @lines;
+	my @rx = grep { ($_->{pid} // 0) == ($bl // -1) } of_type($objs, 'outlier', tracker => 'net', dir => 'rx');
+	is(scalar @rx, $new, "backlog: $new rx samples for $new datagrams sent after the start, none for the $old before");
+	is(scalar(grep { $_->{end_ns} <= $read && $_->{delay_ns} >= (30 + 10 * $old) * 1e6 && $_->{begin_ns} <= $sent } @rx),
+	   $new, 'backlog: each read after the old ones (>= ' . (30 + 10 * $old) . ' ms), inside sent -> read');
+	diag('backlog: ' . join(', ', map { sprintf('%.2f ms', $_->{delay_ns} / 1e6) } @rx));
 }
 
 done_testing();
