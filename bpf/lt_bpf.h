@@ -106,7 +106,10 @@ struct lt_event {
 	__u32 prev_pid, prev_tid;
 	char prev_comm[LT_COMM_LEN];
 	__u32 kstack_n, ustack_n, wstack_n, pad;
-	/* block: the request (pid/tid/comm above: the task that issued it) */
+	/* block: the request (pid/tid/comm above: the task that issued it).
+	 * net: bytes, dev = ifindex, disk = device name; rx: sector = the
+	 * socket's IP protocol, queue_ns = arrival -> queued to the socket,
+	 * ret = recv()'s return (pid/tid/comm: the reader; tx: the sender) */
 	__u64 sector;
 	__u32 bytes;
 	__u32 dev;         /* major << 20 | minor */

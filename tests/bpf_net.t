@@ -36,7 +36,9 @@ my ($nsa, $nsb) = ("lt-net-a-$$", "lt-net-b-$$");
 my ($va, $vb) = ("ltn${$}a", "ltn${$}b"); # device names: at most 15 bytes
 my ($aa, $ab) = ('192.0.2.1', '192.0.2.2');
 my $made;
-END { if ($made) { system($ip, 'netns', 'del', $_) for ($nsa, $nsb); } }
+# Deleting a namespace deletes the veth end in it; the other line is for a
+# pair that never left the root namespace (setup failed half-way).
+END { local $?; if ($made) { system("$ip netns del $_ 2>/dev/null") for ($nsa, $nsb); system("$ip link del $va 2>/dev/null"); } }
 
 sub sh { my $out = `@_ 2>&1`; return ($? == 0, $out) }
 sub setup {
