@@ -163,19 +163,21 @@ for my $hook ('tp_btf', 'raw_tp') {
 	# Each outlier lies inside one datagram's window, send -> recv return;
 	# the window less the outlier is the send path and the wake-up: small,
 	# except when this VM loses a vCPU for a while (two allowed).
-	my ($inside, $close, $about) = (0, 0, 0);
+	my ($inside, $close) = (0, 0);
 	for my $e (@rx) {
 		my ($i) = grep { $sent{$_} <= $e->{begin_ns} && $e->{end_ns} <= $got{$_} } keys %sent;
 		next unless defined $i;
 		$inside++;
 		my $win = $got{$i} - $sent{$i};
 		$close++ if $win - $e->{delay_ns} < 2e6;
-		$about++ if abs($e->{delay_ns} - $SLEEP_MS * 1e6) < 3e6;
 	}
 	is($inside, scalar @rx, "$hook: every rx outlier inside its datagram's send -> recv window");
 	cmp_ok($close, '>=', $N - 2, "$hook: within 2 ms of the window the workload timed ($close of $N)");
-	cmp_ok($about, '>=', $N - 2, "$hook: ${SLEEP_MS} ms +- 3 ms ($about of $N)");
+	# The workload's design: about SLEEP_MS each.  Per datagram, the
+	# run-queue waits of the reader and the sender (4 ms with CPU hogs
+	# here) move it; the windows above follow them, the median does not.
 	my @d = sort { $a <=> $b } map { $_->{delay_ns} } @rx;
+	ok(@d && abs(median(@d) - $SLEEP_MS * 1e6) < 3e6, "$hook: median ${SLEEP_MS} ms +- 3 ms");
 	diag(sprintf("$hook: rx delivery %.2f .. %.2f ms, median %.2f ms", $d[0] / 1e6, $d[-1] / 1e6,
 		     median(@d) / 1e6)) if @d;
 
