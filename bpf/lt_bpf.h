@@ -16,7 +16,8 @@ enum lt_trk {
 	LT_TRK_OFFCPU  = 2,
 	LT_TRK_BLOCK   = 3,
 	LT_TRK_IRQ     = 4,
-	LT_TRK_MAX     = 5,
+	LT_TRK_NET     = 5,
+	LT_TRK_MAX     = 6,
 };
 
 /* Loss counters, per CPU, in lt_drops[trk * LT_DROP_MAX + kind]. */
@@ -56,6 +57,17 @@ struct lt_class_key {
 #define LT_IRQ_SOFT_RUN  2 /* softirq_entry -> exit */
 #define LT_IRQ_SUB(kind, n) (((kind) << 16) | ((n) & 0xffff))
 #define LT_NR_SOFTIRQS   10
+
+/* net classes: kind and a number (the device's ifindex, in its own network
+ * namespace; for drops the kernel's skb_drop_reason; for UDP queueing
+ * failures the negated error).  rx stack, tx and drops: tgid 0, comm = the
+ * device's name; rx delivered: tgid/comm = the reading process. */
+#define LT_NET_RX_STACK     0 /* netif_receive_skb -> sk_data_ready (queued to the socket) */
+#define LT_NET_RX_DELIVERED 1 /* netif_receive_skb -> recv() of that datagram */
+#define LT_NET_TX_QUEUE     2 /* net_dev_queue -> net_dev_start_xmit */
+#define LT_NET_DROP         3 /* kfree_skb, per drop reason (delay 0: a count) */
+#define LT_NET_UDP_FAIL     4 /* udp_fail_queue_rcv_skb, per error (delay 0) */
+#define LT_NET_SUB(kind, n) (((kind) << 24) | ((n) & 0xffffff))
 
 /* syscall tracker: a syscall in flight (sys_start map, read by user space
  * for the stuck sweep).  One entry per thread from its first syscall to its
@@ -110,7 +122,10 @@ struct lt_event {
 	__u32 prev_pid, prev_tid;
 	char prev_comm[LT_COMM_LEN];
 	__u32 kstack_n, ustack_n, wstack_n, pad;
-	/* block: the request (pid/tid/comm above: the task that issued it) */
+	/* block: the request (pid/tid/comm above: the task that issued it).
+	 * net: bytes, dev = ifindex, disk = device name; rx: sector = the
+	 * socket's IP protocol, queue_ns = arrival -> queued to the socket,
+	 * ret = recv()'s return (pid/tid/comm: the reader; tx: the sender) */
 	__u64 sector;
 	__u32 bytes;
 	__u32 dev;         /* major << 20 | minor */

@@ -20,6 +20,7 @@
 #include <unistd.h>
 
 #include <bpf/bpf.h>
+#include <bpf/btf.h>
 #include <bpf/libbpf.h>
 
 #include "bpf_hist.h"
@@ -33,7 +34,7 @@ static const char *const syscall_names[] = {
 #include "syscall_names.h"
 };
 
-static const char *const trk_names[LT_TRK_MAX] = { "syscall", "wakeup", "offcpu", "block", "irq" };
+static const char *const trk_names[LT_TRK_MAX] = { "syscall", "wakeup", "offcpu", "block", "irq", "net" };
 static const char *const softirq_names[LT_NR_SOFTIRQS] = {
 	"HI", "TIMER", "NET_TX", "NET_RX", "BLOCK", "IRQ_POLL", "TASKLET", "SCHED", "HRTIMER", "RCU",
 };
@@ -43,6 +44,7 @@ static const uint64_t default_thresh_ns[LT_TRK_MAX] = {
 	1000000000ull, /* offcpu: 1 s */
 	10000000ull,   /* block: 10 ms from insert (or issue) to completion */
 	1000000ull,    /* irq: 1 ms in a handler or waiting for a softirq */
+	10000000ull,   /* net: 10 ms from reception to the reader (or in a tx queue) */
 };
 /* Trackers swept for events stuck in flight; 0: no timeout. */
 static const uint64_t default_timeout_ns[LT_TRK_MAX] = {
@@ -58,6 +60,44 @@ static const char *const drop_names[LT_DROP_MAX] = { "ringbuf", "inflight_full",
 #define BAR_STARS "****************************************" /* BAR_WIDTH of them */
 
 static volatile sig_atomic_t stop;
+
+/* Names of the kernel's drop reasons (enum skb_drop_reason in its BTF,
+ * without the SKB_DROP_REASON_ prefix), indexed by value; NULL when the
+ * kernel has none of that value. */
+#define MAX_DROP_REASONS 1024
+static char *drop_reason_names[MAX_DROP_REASONS];
+
+static void load_drop_reasons(void)
+{
+	struct btf *btf = btf__load_vmlinux_btf();
+	const struct btf_type *t;
+	const struct btf_enum *e;
+	int id;
+
+	if (!btf)
+		return;
+	id = btf__find_by_name_kind(btf, "skb_drop_reason", BTF_KIND_ENUM);
+	t = id > 0 ? btf__type_by_id(btf, id) : NULL;
+	e = t ? btf_enum(t) : NULL;
+	for (int i = 0; e && i < btf_vlen(t); i++, e++) {
+		const char *name = btf__name_by_offset(btf, e->name_off);
+
+		if (!name || e->val < 0 || e->val >= MAX_DROP_REASONS || drop_reason_names[e->val])
+			continue;
+		if (!strncmp(name, "SKB_DROP_REASON_", 16))
+			name += 16;
+		drop_reason_names[e->val] = strdup(name);
+	}
+	btf__free(btf);
+}
+
+static void free_drop_reasons(void)
+{
+	for (int i = 0; i < MAX_DROP_REASONS; i++) {
+		free(drop_reason_names[i]);
+		drop_reason_names[i] = NULL;
+	}
+}
 
 struct run {
 	struct trk_opts o;
@@ -131,7 +171,7 @@ static int parse_trackers(const char *s, bool on[LT_TRK_MAX])
 		int t = trk_by_name(s, len);
 
 		if (t < 0) {
-			fprintf(stderr, "latrack run: unknown tracker '%.*s' (known: syscall, wakeup, offcpu, block, irq)\n",
+			fprintf(stderr, "latrack run: unknown tracker '%.*s' (known: syscall, wakeup, offcpu, block, irq, net)\n",
 				(int)len, s);
 			return -EINVAL;
 		}
@@ -272,6 +312,23 @@ static const char *sub_name(uint32_t trk, uint32_t sub, char *buf, size_t len)
 			snprintf(buf, len, "op%u%s", op, sfx);
 		return buf;
 	}
+	case LT_TRK_NET: {
+		uint32_t kind = sub >> 24, n = sub & 0xffffff;
+
+		if (kind == LT_NET_RX_STACK)
+			snprintf(buf, len, "rx stack if%u", n);
+		else if (kind == LT_NET_RX_DELIVERED)
+			snprintf(buf, len, "rx if%u", n);
+		else if (kind == LT_NET_TX_QUEUE)
+			snprintf(buf, len, "tx if%u", n);
+		else if (kind == LT_NET_DROP && n < MAX_DROP_REASONS && drop_reason_names[n])
+			snprintf(buf, len, "drop %s", drop_reason_names[n]);
+		else if (kind == LT_NET_DROP)
+			snprintf(buf, len, "drop reason %u", n);
+		else
+			snprintf(buf, len, "udp queue err %d", -(int)n);
+		return buf;
+	}
 	case LT_TRK_OFFCPU:
 		/* task state bits (include/linux/sched.h) */
 		if ((sub & 0x402) == 0x402)
@@ -385,6 +442,18 @@ static void print_json_event(struct run *r, const struct lt_event *e)
 			(unsigned long long)e->sector, e->bytes, (unsigned long long)e->queue_ns,
 			(unsigned long long)(e->delay_ns - e->queue_ns), (long long)e->ret);
 	}
+	if (e->trk == LT_TRK_NET) {
+		bool rx = (e->sub >> 24) == LT_NET_RX_DELIVERED;
+
+		fprintf(f, ",\"dir\":\"%s\",\"ifindex\":%u,\"dev\":", rx ? "rx" : "tx", e->dev);
+		json_str(f, e->disk, sizeof(e->disk));
+		fprintf(f, ",\"bytes\":%u", e->bytes);
+		if (rx)
+			fprintf(f, ",\"protocol\":%llu,\"stack_ns\":%llu,\"exit\":\"copied to user\"",
+				(unsigned long long)e->sector, (unsigned long long)e->queue_ns);
+		else
+			fputs(",\"exit\":\"sent to the driver\"", f);
+	}
 	if (e->flags & LT_EV_WAKER)
 		json_who(f, "waker", e->waker_pid, e->waker_tid, e->waker_comm);
 	if (e->flags & LT_EV_PREEMPTED)
@@ -453,6 +522,19 @@ static void print_text_event(struct run *r, const struct lt_event *e)
 			e->dev >> 20, e->dev & 0xfffff, (unsigned long long)e->sector, e->bytes,
 			fmt_dur(e->queue_ns, q, sizeof(q)), fmt_dur(e->delay_ns - e->queue_ns, sv, sizeof(sv)),
 			(long long)e->ret);
+	}
+	if (e->trk == LT_TRK_NET) {
+		char st[32];
+
+		fputs("    device \"", f);
+		text_str(f, e->disk, sizeof(e->disk));
+		if ((e->sub >> 24) == LT_NET_RX_DELIVERED)
+			fprintf(f, "\" (ifindex %u) protocol %llu, %u bytes copied to user (the reader above);"
+				" %s of it in the stack\n", e->dev, (unsigned long long)e->sector, e->bytes,
+				fmt_dur(e->queue_ns, st, sizeof(st)));
+		else
+			fprintf(f, "\" (ifindex %u) %u bytes queued -> sent to the driver (sender above)\n",
+				e->dev, e->bytes);
 	}
 	if (e->flags & LT_EV_WAKER) {
 		fprintf(f, "    woken by pid %u tid %u \"", e->waker_pid, e->waker_tid);
@@ -769,6 +851,24 @@ static void print_summary(struct run *r, bool final)
 			if (c[i].k.trk == LT_TRK_BLOCK) { /* the class is a device, not a process */
 				fprintf(stdout, "\"dev\":\"%u:%u\",\"disk\":", c[i].k.tgid >> 20,
 					c[i].k.tgid & 0xfffff);
+			} else if (c[i].k.trk == LT_TRK_NET && c[i].k.sub >> 24 != LT_NET_RX_DELIVERED) {
+				fprintf(stdout, "\"kind\":\"%s\",\"n\":%u,",
+					(c[i].k.sub >> 24) == LT_NET_RX_STACK ? "rx_stack" :
+					(c[i].k.sub >> 24) == LT_NET_TX_QUEUE ? "tx" :
+					(c[i].k.sub >> 24) == LT_NET_DROP ? "drop" : "udp_fail",
+					c[i].k.sub & 0xffffff);
+				if ((c[i].k.sub >> 24) == LT_NET_DROP && (c[i].k.sub & 0xffffff) < MAX_DROP_REASONS &&
+				    drop_reason_names[c[i].k.sub & 0xffffff])
+				{
+					fputs("\"reason\":", stdout);
+					json_str(stdout, drop_reason_names[c[i].k.sub & 0xffffff], 64);
+					fputs(",\"dev\":", stdout);
+				}
+				else
+					fputs("\"dev\":", stdout);
+			} else if (c[i].k.trk == LT_TRK_NET) {
+				fprintf(stdout, "\"kind\":\"rx\",\"n\":%u,\"pid\":%u,%s\"comm\":",
+					c[i].k.sub & 0xffffff, c[i].k.tgid, c[i].exited ? "\"exited\":true," : "");
 			} else if (c[i].k.trk == LT_TRK_IRQ) {
 				fprintf(stdout, "\"kind\":\"%s\",\"%s\":%u,\"handler\":",
 					(c[i].k.sub >> 16) == LT_IRQ_HARD ? "hardirq" : "softirq",
@@ -796,7 +896,8 @@ static void print_summary(struct run *r, bool final)
 			fprintf(stdout, "\n%s %s latency per class (since start; +INTV: since last table)%s\n",
 				wall, trk_names[t], final ? ", final" : "");
 			fprintf(stdout, "  %-18s %-24s %10s %8s %9s %9s %9s\n", "CLASS",
-				t == LT_TRK_BLOCK ? "DEVICE" : t == LT_TRK_IRQ ? "HANDLER" : "PROCESS", "COUNT",
+				t == LT_TRK_BLOCK ? "DEVICE" : t == LT_TRK_IRQ ? "HANDLER" :
+				t == LT_TRK_NET ? "DEVICE/READER" : "PROCESS", "COUNT",
 				"+INTV", "P50", "P99", "MAX");
 			for (size_t i = 0; i < n; i++) {
 				char proc[48];
@@ -821,7 +922,7 @@ static void print_summary(struct run *r, bool final)
 				if (t == LT_TRK_BLOCK)
 					len += snprintf(proc, sizeof(proc), " (%u:%u)", c[i].k.tgid >> 20,
 							c[i].k.tgid & 0xfffff);
-				else if (t == LT_TRK_IRQ)
+				else if (t == LT_TRK_IRQ || (t == LT_TRK_NET && !c[i].k.tgid))
 					len += snprintf(proc, sizeof(proc), "%s", c[i].k.comm[0] ? "" : "-");
 				else if (c[i].k.tgid)
 					len += snprintf(proc, sizeof(proc), "[%u]%s", c[i].k.tgid,
@@ -873,6 +974,14 @@ static void usage(FILE *f)
 "            wait; entry -> exit: run) per CPU; classes: IRQ number or\n"
 "            vector; outliers carry the CPU and the interrupted task\n"
 "            (default threshold 1ms; filters do not apply)\n"
+"  net       UDP datagrams: netif_receive_skb -> queued to the socket\n"
+"            (rx stack) -> recv() by the reader (rx, exact per datagram:\n"
+"            per-socket FIFO of arrival times; TCP is not followed);\n"
+"            net_dev_queue -> net_dev_start_xmit (tx); drops counted per\n"
+"            kfree_skb reason and UDP queueing error; classes: device x\n"
+"            rx/tx (rx: x reader); outliers carry the reader or sender,\n"
+"            device, bytes (default threshold 10ms; filters apply to the\n"
+"            reader and the sender; stack and drop counts only without)\n"
 "\n"
 "Options:\n"
 "  -T, --trackers LIST      comma-separated trackers (same as naming them)\n"
@@ -903,7 +1012,7 @@ static void usage(FILE *f)
 "  -h, --help               this help\n"
 "\n"
 "Thresholds live in the BPF map lt_thresh (index 0 syscall, 1 wakeup,\n"
-"2 offcpu, 3 block, 4 irq; u64 ns) and may be changed while running, e.g.\n"
+"2 offcpu, 3 block, 4 irq, 5 net; u64 ns) and may be changed while running, e.g.\n"
 "  bpftool map update id ID key 0 0 0 0 value hex 80 96 98 00 00 00 00 00\n"
 "(syscall threshold to 10 ms; ID is printed at start).\n"
 "\n"
@@ -924,6 +1033,8 @@ static void usage(FILE *f)
 "  latrack run block --timeout block=2s -m 100ms\n"
 "                                      block requests over 100 ms, and those still\n"
 "                                      in flight after 2 s as they hang\n"
+"  latrack run net -m 5ms --comm dnsmasq\n"
+"                                      datagrams dnsmasq read more than 5 ms after arrival\n"
 "  latrack run syscall --hist -p 1234 -d 10\n"
 "                                      10 s of one process's syscalls, with bar histograms\n");
 }
@@ -1124,9 +1235,18 @@ int cmd_run(int argc, char **argv)
 			return 2;
 		any_trk = true;
 	}
-	if (!any_trk)
+	if (!any_trk) {
 		for (int t = 0; t < LT_TRK_MAX; t++)
 			r.o.on[t] = true;
+		/* The net tracker's socket tracepoints are recent: a kernel
+		 * without them still runs the others when none was named. */
+		if (libbpf_find_vmlinux_btf_id("sk_data_ready", BPF_TRACE_RAW_TP) <= 0 ||
+		    libbpf_find_vmlinux_btf_id("sock_recv_length", BPF_TRACE_RAW_TP) <= 0) {
+			r.o.on[LT_TRK_NET] = false;
+			fprintf(stderr, "latrack run: this kernel has no sk_data_ready/sock_recv_length "
+					"tracepoints: net tracker left out\n");
+		}
+	}
 	if (cg_path) {
 		err = cgroup_id(cg_path, &r.o.f.cgid);
 		if (err) {
@@ -1172,6 +1292,8 @@ int cmd_run(int argc, char **argv)
 		fprintf(stderr, "latrack run: cannot open the ring buffer: %s\n", strerror(errno));
 		goto out;
 	}
+	if (r.o.on[LT_TRK_NET])
+		load_drop_reasons(); /* names in the tables; absent: numbers */
 	sa.sa_handler = on_signal;
 	sigaction(SIGINT, &sa, NULL);
 	sigaction(SIGTERM, &sa, NULL);
@@ -1245,5 +1367,6 @@ out:
 	ksyms__free(r.ks);
 	run_classes__free(r.classes);
 	usyms__free(r.us);
+	free_drop_reasons();
 	return ret;
 }

@@ -16,7 +16,7 @@
 /* Maps every object declares (lt_common.bpf.h) and only the first creates. */
 static const char *const shared_maps[] = { "lt_events", "lt_drops", "lt_thresh", "lt_hists", "lt_zero" };
 
-#define MAX_UNITS 4
+#define MAX_UNITS 5
 #define MAX_STUCK 4096
 
 struct stuck_seen {
@@ -173,7 +173,10 @@ int trk_set__start(struct trk_set **out, const struct trk_opts *o, char *err, si
 		 (!o->on[LT_TRK_BLOCK] || (trk_probe_tp_btf("block_rq_issue") &&
 					   trk_probe_tp_btf("block_rq_complete"))) &&
 		 (!o->on[LT_TRK_IRQ] || (trk_probe_tp_btf("irq_handler_entry") &&
-					 trk_probe_tp_btf("softirq_entry")));
+					 trk_probe_tp_btf("softirq_entry"))) &&
+		 (!o->on[LT_TRK_NET] || (trk_probe_tp_btf("sk_data_ready") &&
+					 trk_probe_tp_btf("sock_recv_length") &&
+					 trk_probe_tp_btf("net_dev_start_xmit")));
 
 	if (o->on[LT_TRK_SYSCALL]) {
 		ret = trk_syscall__open(&s->units[s->nr_units], o, s->btf);
@@ -203,6 +206,14 @@ int trk_set__start(struct trk_set **out, const struct trk_opts *o, char *err, si
 		ret = trk_irq__open(&s->units[s->nr_units], o, s->btf);
 		if (ret) {
 			snprintf(err, errlen, "cannot open the irq BPF object: %s", strerror(-ret));
+			goto fail;
+		}
+		s->nr_units++;
+	}
+	if (o->on[LT_TRK_NET]) {
+		ret = trk_net__open(&s->units[s->nr_units], o, s->btf);
+		if (ret) {
+			snprintf(err, errlen, "cannot open the net BPF object: %s", strerror(-ret));
 			goto fail;
 		}
 		s->nr_units++;

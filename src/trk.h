@@ -110,5 +110,6 @@ int trk_syscall__inflight_fd(const struct trk_unit *u);
 int trk_sched__open(struct trk_unit *u, const struct trk_opts *o, bool btf);
 int trk_block__open(struct trk_unit *u, const struct trk_opts *o, bool btf);
 int trk_irq__open(struct trk_unit *u, const struct trk_opts *o, bool btf);
+int trk_net__open(struct trk_unit *u, const struct trk_opts *o, bool btf);
 
 #endif

@@ -1,0 +1,455 @@
+// SPDX-License-Identifier: GPL-2.0
+/* net tracker: time of a received UDP datagram in the host, up to the
+ * socket (rx stack) and up to the reader's recv() (rx delivered); time of
+ * a sent packet in the queueing discipline (tx); drops counted per reason.
+ *
+ * Why not keyed by the sk_buff: between netif_receive_skb and the reader
+ * a packet can become another sk_buff with another data buffer (a clone
+ * for a tap, copied when written), and UDP copies to user space with no
+ * tracepoint.  What does survive is the order of a socket's queue:
+ *
+ *   netif_receive_skb    per CPU: arrival time and device of the packet
+ *                        being processed (__netif_receive_skb_core, on
+ *                        the CPU that runs the protocol code);
+ *   sk_data_ready(sk)    same CPU, same softirq, right after the datagram
+ *                        was queued to sk: push that arrival time onto
+ *                        sk's FIFO;
+ *   sock_recv_length     a recv() that took a datagram (ret >= 0, not
+ *                        MSG_PEEK or MSG_ERRQUEUE): pop the oldest.
+ *
+ * A UDP socket's receive queue is FIFO and one recv() takes one datagram,
+ * so the pairing is exact for UDP.  TCP (a recv() takes any number of
+ * segments, or part of one) is not paired: only UDP sockets are followed.
+ *
+ * The FIFO keeps NET_RING arrival times per socket.  Datagrams past that
+ * (a reader far behind) are counted as lost (inflight_full) and become
+ * "unknown" places in the queue, so later recv()s still pop the right
+ * times.  A recv() that finds the FIFO empty (a reader on another CPU took
+ * the datagram between its queueing and sk_data_ready) is remembered as a
+ * debt, paid by the next push.  A FIFO created while datagrams already
+ * wait in the socket (queued before latrack started) starts with them as
+ * unknown places.  A FIFO that empties is deleted, so sockets
+ * whose readers keep up cost no map entry; TCP sockets are deleted when
+ * they close (inet_sock_set_state).  A UDP socket closed with unread
+ * datagrams (no tracepoint there) leaves its entry behind: the entry
+ * records the socket's inode number, and a different inode at the same
+ * address means the old socket is gone, so the entry is reset. */
+#include "vmlinux.h"
+#include <bpf/bpf_helpers.h>
+#include <bpf/bpf_tracing.h>
+#include <bpf/bpf_core_read.h>
+#include "lt_common.bpf.h"
+
+char LICENSE[] SEC("license") = "GPL";
+
+#define NET_RING        32
+#define NET_AF_INET     2
+#define NET_AF_INET6    10
+#define NET_IPPROTO_UDP 17
+#define NET_TCP_CLOSE   7
+#define NET_MSG_PEEK     0x2
+#define NET_MSG_ERRQUEUE 0x2000
+/* A per-CPU arrival older than this at sk_data_ready was not this
+ * packet's: one softirq does not run that long. */
+#define NET_STALE_NS    1000000000ull
+
+/* Set by the loader from the kernel's BTF: does kfree_skb pass a drop
+ * reason (its third argument, since 5.17)? */
+const volatile bool kfree_has_reason = true;
+
+struct net_cpu {
+	__u64 ts;
+	__u32 ifindex;
+	__u32 pad;
+	char dev[LT_COMM_LEN];
+};
+
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, struct net_cpu);
+} net_cpu SEC(".maps");
+
+struct net_fifo {
+	__u64 ts[NET_RING];
+	__u64 stack_ns[NET_RING]; /* arrival -> queued to the socket */
+	__u32 ifindex[NET_RING];
+	__u32 head, tail;  /* pop at head, push at tail (free-running) */
+	__u32 unknown;     /* datagrams queued after the ring filled: no time */
+	__u32 debt;        /* recv()s seen before their push */
+	__u32 before;      /* datagrams queued before the FIFO existed: no time */
+	__u32 pad;
+	__u64 ino;         /* socket inode: detects a freed and reused sk */
+	char dev[LT_COMM_LEN]; /* device of the last datagram pushed */
+};
+
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, 8192);
+	__type(key, __u64); /* struct sock * */
+	__type(value, struct net_fifo);
+} net_fifo SEC(".maps");
+
+/* Source of an empty FIFO (too big for the BPF stack). */
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, struct net_fifo);
+} net_fifo_zero SEC(".maps");
+
+struct net_tx {
+	__u64 ts;
+	__u32 ifindex;
+	__u32 pid, tid;
+	__u32 bytes;
+	__u64 cgroup_id;
+	char comm[LT_COMM_LEN];
+	char dev[LT_COMM_LEN];
+};
+
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, 16384);
+	__type(key, __u64); /* struct sk_buff *: the same one on this path */
+	__type(value, struct net_tx);
+} net_tx SEC(".maps");
+
+static __always_inline bool filtered(void)
+{
+	return targ_tgid || targ_tid || targ_comm_on || targ_cgid;
+}
+
+static __always_inline __u64 sock_ino(const struct sock *sk)
+{
+	return BPF_CORE_READ(sk, sk_socket, file, f_inode, i_ino);
+}
+
+/* UDP datagrams waiting in sk besides the one just queued: the receive
+ * queue and UDP's reader queue (recvmsg moves the receive queue there in
+ * batches). */
+static __always_inline __u32 queued_before(const struct sock *sk)
+{
+	const struct udp_sock *up = (const void *)sk;
+	__u32 n = BPF_CORE_READ(sk, sk_receive_queue.qlen);
+
+	if (bpf_core_field_exists(up->reader_queue))
+		n += BPF_CORE_READ(up, reader_queue.qlen);
+	return n ? n - 1 : 0;
+}
+
+static __always_inline bool is_udp(const struct sock *sk)
+{
+	__u16 fam = BPF_CORE_READ(sk, __sk_common.skc_family);
+
+	return (fam == NET_AF_INET || fam == NET_AF_INET6) &&
+	       BPF_CORE_READ(sk, sk_protocol) == NET_IPPROTO_UDP;
+}
+
+/* Device classes (rx stack, tx, drops): no measured task. */
+static __always_inline void dev_sample(__u32 kind, __u32 n, const char *dev, __u64 delay)
+{
+	struct lt_class_key k = {};
+
+	k.trk = LT_TRK_NET;
+	k.sub = LT_NET_SUB(kind, n);
+	__builtin_memcpy(k.comm, dev, LT_COMM_LEN);
+	lt_hist_add(&k, delay);
+}
+
+static __always_inline void on_receive(struct sk_buff *skb)
+{
+	__u32 zero = 0;
+	struct net_cpu *c = bpf_map_lookup_elem(&net_cpu, &zero);
+	struct net_device *dev = BPF_CORE_READ(skb, dev);
+
+	if (!c)
+		return;
+	c->ts = bpf_ktime_get_ns();
+	c->ifindex = BPF_CORE_READ(dev, ifindex);
+	BPF_CORE_READ_STR_INTO(&c->dev, dev, name);
+}
+
+static __always_inline void on_data_ready(const struct sock *sk)
+{
+	__u64 key = (__u64)sk, now, ino;
+	__u32 zero = 0, i;
+	struct net_cpu *c;
+	struct net_fifo *f;
+
+	if (!is_udp(sk))
+		return;
+	c = bpf_map_lookup_elem(&net_cpu, &zero);
+	now = bpf_ktime_get_ns();
+	if (!c || !c->ts || c->ts > now || now - c->ts > NET_STALE_NS)
+		return;
+	if (!filtered())
+		dev_sample(LT_NET_RX_STACK, c->ifindex, c->dev, now - c->ts);
+
+	ino = sock_ino(sk);
+	f = bpf_map_lookup_elem(&net_fifo, &key);
+	if (!f) {
+		struct net_fifo *z = bpf_map_lookup_elem(&net_fifo_zero, &zero);
+
+		if (!z)
+			return;
+		if (bpf_map_update_elem(&net_fifo, &key, z, BPF_NOEXIST) &&
+		    !bpf_map_lookup_elem(&net_fifo, &key)) {
+			lt_drop(LT_TRK_NET, LT_DROP_INFLIGHT);
+			return;
+		}
+		f = bpf_map_lookup_elem(&net_fifo, &key);
+		if (!f)
+			return;
+		f->ino = ino;
+		/* Datagrams already queued (before latrack started, or while
+		 * the ring was gone) have no arrival time: unknown places. */
+		f->before = queued_before(sk);
+	}
+	if (f->ino != ino) { /* the old socket at this address is gone */
+		f->head = f->tail = f->unknown = f->debt = f->before = 0;
+		f->ino = ino;
+	}
+	if (f->debt) { /* its recv() already happened */
+		f->debt--;
+		return;
+	}
+	if (f->unknown || f->tail - f->head >= NET_RING) {
+		f->unknown++;
+		lt_drop(LT_TRK_NET, LT_DROP_INFLIGHT);
+		return;
+	}
+	i = f->tail % NET_RING;
+	f->ts[i] = c->ts;
+	f->stack_ns[i] = now - c->ts;
+	f->ifindex[i] = c->ifindex;
+	__builtin_memcpy(f->dev, c->dev, LT_COMM_LEN);
+	f->tail++;
+}
+
+static __always_inline void on_recv(struct sock *sk, int ret, int flags)
+{
+	struct task_struct *t = (struct task_struct *)bpf_get_current_task();
+	__u64 key = (__u64)sk, now, ts, stack_ns, delay;
+	struct lt_class_key k = {};
+	struct net_fifo *f;
+	struct lt_event *e;
+	__u32 i, ifindex;
+
+	if (ret < 0 || (flags & (NET_MSG_PEEK | NET_MSG_ERRQUEUE)))
+		return;
+	f = bpf_map_lookup_elem(&net_fifo, &key);
+	if (!f) {
+		/* Nothing pushed: not followed, or a datagram that arrived
+		 * before latrack started.  A debt here would need an entry per
+		 * socket ever read: only a FIFO that exists keeps one. */
+		return;
+	}
+	if (f->ino != sock_ino(sk))
+		return;
+	/* Queue order: the datagrams that were there before the FIFO, the
+	 * ring, then those past the ring. */
+	if (f->before || f->head == f->tail) {
+		if (f->before)
+			f->before--;
+		else if (f->unknown)
+			f->unknown--;
+		else
+			f->debt++;
+		if (f->head == f->tail && !f->before && !f->unknown && !f->debt)
+			bpf_map_delete_elem(&net_fifo, &key);
+		return;
+	}
+	i = f->head % NET_RING;
+	ts = f->ts[i];
+	stack_ns = f->stack_ns[i];
+	ifindex = f->ifindex[i];
+	__builtin_memcpy(k.comm, f->dev, LT_COMM_LEN); /* device, for the outlier */
+	f->head++;
+	if (f->head == f->tail && !f->unknown && !f->debt)
+		bpf_map_delete_elem(&net_fifo, &key);
+
+	if (!lt_task_match(t))
+		return;
+	now = bpf_ktime_get_ns();
+	if (ts > now)
+		return;
+	delay = now - ts;
+	{
+		struct lt_class_key ck = {};
+
+		ck.trk = LT_TRK_NET;
+		ck.sub = LT_NET_SUB(LT_NET_RX_DELIVERED, ifindex);
+		lt_class_proc(&ck, t);
+		lt_hist_add(&ck, delay);
+	}
+	if (delay <= lt_threshold(LT_TRK_NET))
+		return;
+	e = lt_event_reserve(LT_TRK_NET);
+	if (!e)
+		return;
+	e->begin_ns = ts;
+	e->end_ns = now;
+	e->delay_ns = delay;
+	lt_event_task(e, t); /* the reader */
+	e->sub = LT_NET_SUB(LT_NET_RX_DELIVERED, ifindex);
+	e->ret = ret;
+	e->bytes = ret;
+	e->dev = ifindex;
+	e->queue_ns = stack_ns;
+	e->sector = BPF_CORE_READ(sk, sk_protocol);
+	__builtin_memcpy(e->disk, k.comm, LT_COMM_LEN);
+	e->disk[LT_COMM_LEN] = 0;
+	bpf_ringbuf_submit(e, 0);
+}
+
+static __always_inline void on_set_state(const struct sock *sk, int newstate)
+{
+	__u64 key = (__u64)sk;
+
+	if (newstate == NET_TCP_CLOSE)
+		bpf_map_delete_elem(&net_fifo, &key);
+}
+
+static __always_inline void on_kfree(struct sk_buff *skb, __u32 reason)
+{
+	char dev[LT_COMM_LEN] = {};
+	struct net_device *d;
+
+	if (filtered())
+		return;
+	d = BPF_CORE_READ(skb, dev);
+	if (d)
+		BPF_CORE_READ_STR_INTO(&dev, d, name);
+	dev_sample(LT_NET_DROP, reason, dev, 0);
+}
+
+static __always_inline void on_udp_fail(int rc)
+{
+	char dev[LT_COMM_LEN] = {};
+
+	if (filtered())
+		return;
+	dev_sample(LT_NET_UDP_FAIL, (__u32)-rc, dev, 0);
+}
+
+static __always_inline void on_queue(struct sk_buff *skb)
+{
+	struct task_struct *t = (struct task_struct *)bpf_get_current_task();
+	struct net_device *dev = BPF_CORE_READ(skb, dev);
+	__u64 key = (__u64)skb;
+	struct net_tx s = {};
+
+	if (!lt_task_match(t))
+		return;
+	s.ts = bpf_ktime_get_ns();
+	s.ifindex = BPF_CORE_READ(dev, ifindex);
+	BPF_CORE_READ_STR_INTO(&s.dev, dev, name);
+	s.pid = BPF_CORE_READ(t, tgid);
+	s.tid = BPF_CORE_READ(t, pid);
+	s.bytes = BPF_CORE_READ(skb, len);
+	s.cgroup_id = lt_task_cgid(t);
+	bpf_get_current_comm(&s.comm, sizeof(s.comm));
+	if (bpf_map_update_elem(&net_tx, &key, &s, BPF_ANY))
+		lt_drop(LT_TRK_NET, LT_DROP_INFLIGHT);
+}
+
+static __always_inline void on_xmit(const struct sk_buff *skb)
+{
+	__u64 key = (__u64)skb, now, delay;
+	struct net_tx *sp = bpf_map_lookup_elem(&net_tx, &key), s;
+	struct lt_event *e;
+
+	if (!sp)
+		return;
+	s = *sp;
+	bpf_map_delete_elem(&net_tx, &key);
+	now = bpf_ktime_get_ns();
+	if (s.ts > now)
+		return;
+	delay = now - s.ts;
+	dev_sample(LT_NET_TX_QUEUE, s.ifindex, s.dev, delay);
+	if (delay <= lt_threshold(LT_TRK_NET))
+		return;
+	e = lt_event_reserve(LT_TRK_NET);
+	if (!e)
+		return;
+	e->begin_ns = s.ts;
+	e->end_ns = now;
+	e->delay_ns = delay;
+	e->pid = s.pid; /* the sender (current at net_dev_queue) */
+	e->tid = s.tid;
+	__builtin_memcpy(e->comm, s.comm, LT_COMM_LEN);
+	e->cgroup_id = s.cgroup_id;
+	e->cpu = bpf_get_smp_processor_id();
+	e->sub = LT_NET_SUB(LT_NET_TX_QUEUE, s.ifindex);
+	e->bytes = s.bytes;
+	e->dev = s.ifindex;
+	e->queue_ns = 0;
+	e->sector = 0;
+	__builtin_memcpy(e->disk, s.dev, LT_COMM_LEN);
+	e->disk[LT_COMM_LEN] = 0;
+	bpf_ringbuf_submit(e, 0);
+}
+
+/* A tx skb freed before it reached the driver (qdisc drop) leaves its
+ * begin behind: kfree_skb removes it. */
+static __always_inline void forget_tx(const struct sk_buff *skb)
+{
+	__u64 key = (__u64)skb;
+
+	bpf_map_delete_elem(&net_tx, &key);
+}
+
+SEC("tp_btf/netif_receive_skb")
+int BPF_PROG(net_rx_btf, struct sk_buff *skb) { on_receive(skb); return 0; }
+SEC("tp_btf/sk_data_ready")
+int BPF_PROG(net_ready_btf, const struct sock *sk) { on_data_ready(sk); return 0; }
+SEC("tp_btf/sock_recv_length")
+int BPF_PROG(net_recv_btf, struct sock *sk, int ret, int flags) { on_recv(sk, ret, flags); return 0; }
+SEC("tp_btf/inet_sock_set_state")
+int BPF_PROG(net_state_btf, const struct sock *sk, int oldstate, int newstate)
+{
+	on_set_state(sk, newstate);
+	return 0;
+}
+SEC("tp_btf/kfree_skb")
+int BPF_PROG(net_kfree_btf, struct sk_buff *skb)
+{
+	forget_tx(skb);
+	on_kfree(skb, kfree_has_reason ? (__u32)ctx[2] : 0);
+	return 0;
+}
+SEC("tp_btf/udp_fail_queue_rcv_skb")
+int BPF_PROG(net_udpfail_btf, int rc) { on_udp_fail(rc); return 0; }
+SEC("tp_btf/net_dev_queue")
+int BPF_PROG(net_queue_btf, struct sk_buff *skb) { on_queue(skb); return 0; }
+SEC("tp_btf/net_dev_start_xmit")
+int BPF_PROG(net_xmit_btf, const struct sk_buff *skb) { on_xmit(skb); return 0; }
+
+SEC("raw_tp/netif_receive_skb")
+int BPF_PROG(net_rx_raw, struct sk_buff *skb) { on_receive(skb); return 0; }
+SEC("raw_tp/sk_data_ready")
+int BPF_PROG(net_ready_raw, const struct sock *sk) { on_data_ready(sk); return 0; }
+SEC("raw_tp/sock_recv_length")
+int BPF_PROG(net_recv_raw, struct sock *sk, int ret, int flags) { on_recv(sk, ret, flags); return 0; }
+SEC("raw_tp/inet_sock_set_state")
+int BPF_PROG(net_state_raw, const struct sock *sk, int oldstate, int newstate)
+{
+	on_set_state(sk, newstate);
+	return 0;
+}
+SEC("raw_tp/kfree_skb")
+int BPF_PROG(net_kfree_raw, struct sk_buff *skb)
+{
+	forget_tx(skb);
+	on_kfree(skb, kfree_has_reason ? (__u32)ctx[2] : 0);
+	return 0;
+}
+SEC("raw_tp/udp_fail_queue_rcv_skb")
+int BPF_PROG(net_udpfail_raw, int rc) { on_udp_fail(rc); return 0; }
+SEC("raw_tp/net_dev_queue")
+int BPF_PROG(net_queue_raw, struct sk_buff *skb) { on_queue(skb); return 0; }
+SEC("raw_tp/net_dev_start_xmit")
+int BPF_PROG(net_xmit_raw, const struct sk_buff *skb) { on_xmit(skb); return 0; }
