@@ -10,34 +10,11 @@ use warnings;
 no warnings 'portable'; # 64-bit addresses through hex()
 use JSON::PP;
 use File::Basename;
+use lib dirname(__FILE__) . '/lib';
+use TraceTest;
 
-# A skip is loud; under LATRACK_REQUIRE_BPF=1 (CI) it fails.
-sub skip_all {
-	my ($why) = @_;
-	if (($ENV{LATRACK_REQUIRE_BPF} // '') eq '1') {
-		print "not ok 1 - required: $why\n1..1\n";
-		exit 1;
-	}
-	print "1..0 # SKIP $why\n";
-	exit 0;
-}
-
-my $build = $ENV{LATRACK_BUILD} // dirname(__FILE__) . '/../build';
-my $latrack = "$build/latrack";
-my $traces = $ENV{LATRACK_TRACES} // dirname(__FILE__) . '/../../shared/traces';
-$traces = '/work/shared/traces' unless -d $traces;
 my $dir = "$traces/cat-kern-ust/cat-ust";
 
-my ($n, $failed) = (0, 0);
-sub ok { my ($c, $name) = @_; $n++; $failed++ unless $c;
-	print(($c ? "ok" : "not ok") . " $n - $name\n"); return $c; }
-sub is { my ($got, $want, $name) = @_;
-	my $c = defined $got && defined $want && $got eq $want;
-	ok($c, $name) or print "#   got " . ($got // 'undef') . ", want " . ($want // 'undef') . "\n";
-	return $c; }
-sub near { my ($got, $want, $tol, $name) = @_;
-	ok(defined $got && abs($got - $want) <= $tol, $name)
-		or print "#   got " . ($got // 'undef') . ", want $want (+-$tol)\n"; }
 
 if (!-d $dir || !-x $latrack || system("babeltrace2 --version >/dev/null 2>&1") != 0) {
 	skip_all("no $dir, no $latrack or no babeltrace2");
@@ -117,5 +94,4 @@ for my $bad ('nofields=a..b', 'x=..b:f', '=a..b:f', 'x=a:f') {
 	is($? >> 8, 2, "--pair '$bad' is a usage error (exit 2)");
 }
 
-print "1..$n\n";
-exit($failed ? 1 : 0);
+finish();

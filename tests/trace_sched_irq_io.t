@@ -13,30 +13,10 @@ use strict;
 use warnings;
 use JSON::PP;
 use File::Basename;
+use lib dirname(__FILE__) . '/lib';
+use TraceTest;
 
-# A skip is loud; under LATRACK_REQUIRE_BPF=1 (CI) it fails.
-sub skip_all {
-	my ($why) = @_;
-	if (($ENV{LATRACK_REQUIRE_BPF} // '') eq '1') {
-		print "not ok 1 - required: $why\n1..1\n";
-		exit 1;
-	}
-	print "1..0 # SKIP $why\n";
-	exit 0;
-}
 
-my $build = $ENV{LATRACK_BUILD} // dirname(__FILE__) . '/../build';
-my $latrack = "$build/latrack";
-my $traces = $ENV{LATRACK_TRACES} // dirname(__FILE__) . '/../../shared/traces';
-$traces = '/work/shared/traces' unless -d $traces;
-
-my ($n, $failed) = (0, 0);
-sub ok { my ($c, $name) = @_; $n++; $failed++ unless $c;
-	print(($c ? "ok" : "not ok") . " $n - $name\n"); return $c; }
-sub is { my ($got, $want, $name) = @_;
-	my $c = defined $got && defined $want && $got eq $want;
-	ok($c, $name) or print "#   got " . ($got // 'undef') . ", want " . ($want // 'undef') . "\n";
-	return $c; }
 
 if (!-d "$traces/simple-kernel" || !-x $latrack || system("babeltrace2 --version >/dev/null 2>&1") != 0) {
 	skip_all("no traces, no $latrack or no babeltrace2");
@@ -190,5 +170,4 @@ for my $rel (qw(simple-kernel wget-k-115043/kernel wget-k-115406/kernel cat-kern
 		or print map { "#   $_\n" } @bad[0 .. ($#bad < 9 ? $#bad : 9)];
 }
 
-print "1..$n\n";
-exit($failed ? 1 : 0);
+finish();

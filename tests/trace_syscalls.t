@@ -10,36 +10,10 @@ use strict;
 use warnings;
 use JSON::PP;
 use File::Basename;
+use lib dirname(__FILE__) . '/lib';
+use TraceTest;
 
-# A skip is loud; under LATRACK_REQUIRE_BPF=1 (CI) it fails.
-sub skip_all {
-	my ($why) = @_;
-	if (($ENV{LATRACK_REQUIRE_BPF} // '') eq '1') {
-		print "not ok 1 - required: $why\n1..1\n";
-		exit 1;
-	}
-	print "1..0 # SKIP $why\n";
-	exit 0;
-}
 
-my $build = $ENV{LATRACK_BUILD} // dirname(__FILE__) . '/../build';
-my $latrack = "$build/latrack";
-my $traces = $ENV{LATRACK_TRACES} // dirname(__FILE__) . '/../../shared/traces';
-$traces = '/work/shared/traces' unless -d $traces;
-
-my $n = 0;
-my $failed = 0;
-sub ok { my ($c, $name) = @_; $n++; $failed++ unless $c;
-	print(($c ? "ok" : "not ok") . " $n - $name\n"); return $c; }
-sub diag { print map { "# $_\n" } @_; }
-sub is { my ($got, $want, $name) = @_;
-	my $c = defined $got && defined $want && $got eq $want;
-	ok($c, $name) or diag("  got " . ($got // 'undef') . ", want " . ($want // 'undef'));
-	return $c; }
-sub near { my ($got, $want, $tol, $name) = @_;
-	my $c = defined $got && abs($got - $want) <= $tol;
-	ok($c, $name) or diag("  got " . ($got // 'undef') . ", want $want (+-$tol)");
-	return $c; }
 
 unless (-d "$traces/simple-kernel" && -x $latrack) {
 	skip_all("no traces at $traces or no $latrack");
@@ -318,5 +292,4 @@ check_trace($_) for qw(simple-kernel wget-k-115043/kernel wget-k-115406/kernel c
 	is($d->{syscalls}{recorded}, $want, "--begin +10ms --end +60ms: the $want syscalls inside") if $d;
 }
 
-print "1..$n\n";
-exit($failed ? 1 : 0);
+finish();
