@@ -233,6 +233,12 @@ static inline union lt_body *B(const struct lt_event *e)
 	return (union lt_body *)((char *)e + e->owner->live_off);
 }
 
+/* The same, when the tracker is at hand: no load through e->owner. */
+static inline union lt_body *BT(const struct lt_tracker *t, const struct lt_event *e)
+{
+	return (union lt_body *)((char *)e + t->live_off);
+}
+
 static void lt_thread_exit(void *arg);
 
 static void lt_once_init(void)
@@ -260,9 +266,8 @@ static void ctx_release(struct lt_tracker *t, struct lt_tctx *c)
 {
 	uint32_t limbo_head, limbo_tail;
 
-	/* First the partial retired chain, with anything it drains from limbo
-	 * sent to the global stack: the private stack is emptied next. */
-	c->local_n = t->local_max;
+	/* First the partial retired chain (what it drains from limbo lands on
+	 * the private stack, which is emptied next). */
 	if (c->retire_count)
 		retire_flush(t, c);
 	if (c->alloc_count)
@@ -510,8 +515,9 @@ static void try_advance(struct lt_tracker *t, int urgent)
 }
 
 /* Move this context's batches whose epoch is old enough out of limbo: into
- * its private stack, or beyond LOCAL_MAX to the global stack. */
-static void limbo_drain(struct lt_tracker *t, struct lt_tctx *c)
+ * its private stack (up to local_max, when keep_local), else to the global
+ * stack. */
+static void limbo_drain(struct lt_tracker *t, struct lt_tctx *c, bool keep_local)
 {
 	uint64_t e = __atomic_load_n(&t->epoch, __ATOMIC_ACQUIRE);
 
@@ -524,7 +530,7 @@ static void limbo_drain(struct lt_tracker *t, struct lt_tctx *c)
 		c->limbo_head = h->dead.batch_next;
 		if (c->limbo_head == NIL)
 			c->limbo_tail = NIL;
-		if (c->local_n < t->local_max) {
+		if (keep_local && c->local_n < t->local_max) {
 			h->dead.batch_next = c->local;
 			c->local = b;
 			c->local_n++;
@@ -543,9 +549,7 @@ static void limbo_scavenge(struct lt_tracker *t)
 
 		if (c->in_use || c->limbo_head == NIL)
 			continue;
-		c->local_n = t->local_max; /* straight to the global stack */
-		limbo_drain(t, c);
-		c->local_n = 0;
+		limbo_drain(t, c, false);
 	}
 	pthread_mutex_unlock(&t->lock);
 }
@@ -556,7 +560,7 @@ static int refill(struct lt_tracker *t, struct lt_tctx *c)
 
 	for (int attempt = 0; attempt < 3; attempt++) {
 		if (c->local == NIL)
-			limbo_drain(t, c);
+			limbo_drain(t, c, true);
 		if (c->local != NIL) {
 			union lt_body *h = B(ev_at(t, c->local));
 
@@ -612,7 +616,7 @@ static void retire_flush(struct lt_tracker *t, struct lt_tctx *c)
 	c->retire_head = NIL;
 	c->retire_count = 0;
 	try_advance(t, 0);
-	limbo_drain(t, c);
+	limbo_drain(t, c, true);
 }
 
 /* The last reference is gone: hand priv back, recycle after a grace period. */
@@ -854,9 +858,7 @@ static void *maint_main(void *arg)
 		/* Events this thread retired must not wait for it to allocate. */
 		if (c->retire_count)
 			retire_flush(t, c);
-		c->local_n = t->local_max;
-		limbo_drain(t, c);
-		c->local_n = 0;
+		limbo_drain(t, c, false); /* this thread never allocates */
 		pthread_mutex_lock(&t->maint_lock);
 	}
 	pthread_mutex_unlock(&t->maint_lock);
@@ -1086,6 +1088,7 @@ LT_API int lt_event_in_at(struct lt_tracker *t, const void *key, size_t key_len,
 	struct cds_lfht_node *old;
 	struct lt_tctx *c;
 	struct lt_event *e;
+	union lt_body *b;
 	uint32_t idx;
 	int err;
 
@@ -1101,18 +1104,19 @@ LT_API int lt_event_in_at(struct lt_tracker *t, const void *key, size_t key_len,
 		return -ENOSPC;
 	}
 	e = ev_at(t, idx);
-	B(e)->live.begin_ns = ts;
-	B(e)->live.threshold_ns = threshold_ns == LT_DEFAULT ? t->o.threshold_ns : threshold_ns;
-	B(e)->live.timeout_ns = timeout_ns == LT_DEFAULT ? t->o.timeout_ns : timeout_ns;
-	B(e)->live.priv = priv;
+	b = BT(t, e);
+	b->live.begin_ns = ts;
+	b->live.threshold_ns = threshold_ns == LT_DEFAULT ? t->o.threshold_ns : threshold_ns;
+	b->live.timeout_ns = timeout_ns == LT_DEFAULT ? t->o.timeout_ns : timeout_ns;
+	b->live.priv = priv;
 	e->key_len = (uint16_t)key_len;
 	if (key_len == 8)
 		memcpy(e->key, key, 8); /* constant size: one store */
 	else
 		memcpy(e->key, key, key_len);
 	__atomic_store_n(&e->state, 1, __ATOMIC_RELEASE);
-	if (B(e)->live.timeout_ns) {
-		__atomic_store_n(&t->deadline[idx], ts + B(e)->live.timeout_ns, __ATOMIC_RELAXED);
+	if (b->live.timeout_ns) {
+		__atomic_store_n(&t->deadline[idx], ts + b->live.timeout_ns, __ATOMIC_RELAXED);
 		if (!__atomic_load_n(&t->timeouts_used, __ATOMIC_RELAXED))
 			__atomic_store_n(&t->timeouts_used, 1, __ATOMIC_RELAXED);
 	}
@@ -1146,6 +1150,7 @@ LT_API int lt_event_out_at(struct lt_tracker *t, const void *key, size_t key_len
 	struct cds_lfht_node *node;
 	struct lt_tctx *c;
 	struct lt_event *e;
+	union lt_body *b;
 	uint64_t delay, to;
 	uint32_t s;
 	int ret = 0, err;
@@ -1165,12 +1170,13 @@ LT_API int lt_event_out_at(struct lt_tracker *t, const void *key, size_t key_len
 	rd_exit(c);
 	/* The table's reference is ours now; the event stays valid. */
 	e = caa_container_of(node, struct lt_event, node);
-	to = B(e)->live.timeout_ns;
+	b = BT(t, e);
+	to = b->live.timeout_ns;
 	if (to)
 		__atomic_store_n(&t->deadline[ev_idx(t, e)], 0, __ATOMIC_RELAXED);
-	delay = ts > B(e)->live.begin_ns ? ts - B(e)->live.begin_ns : 0;
+	delay = ts > b->live.begin_ns ? ts - b->live.begin_ns : 0;
 	c->ctr[CTR_COMPLETED]++;
-	if (__builtin_expect(delay <= B(e)->live.threshold_ns && (!to || delay <= to), 1)) {
+	if (__builtin_expect(delay <= b->live.threshold_ns && (!to || delay <= to), 1)) {
 		/* Nothing to report: mark done and drop the table's reference
 		 * in one atomic operation. */
 		s = __atomic_fetch_add(&e->state, ST_DONE - 1, __ATOMIC_ACQ_REL);
@@ -1181,11 +1187,11 @@ LT_API int lt_event_out_at(struct lt_tracker *t, const void *key, size_t key_len
 	s = __atomic_fetch_or(&e->state, ST_DONE, __ATOMIC_ACQ_REL);
 	if (to && delay > to && !(s & ST_TIMEDOUT)) {
 		/* The end came after the deadline but before the sweep. */
-		report(t, e, LT_REASON_TIMEOUT, B(e)->live.begin_ns + to, ts, false);
+		report(t, e, LT_REASON_TIMEOUT, b->live.begin_ns + to, ts, false);
 		c->ctr[CTR_TIMEOUTS]++;
 		s |= ST_TIMEDOUT;
 	}
-	if (delay > B(e)->live.threshold_ns) {
+	if (delay > b->live.threshold_ns) {
 		report(t, e, LT_REASON_NORMAL, ts, ts, (s & ST_TIMEDOUT) != 0);
 		c->ctr[CTR_OVER]++;
 		ret = 1;
