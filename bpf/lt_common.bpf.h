@@ -55,6 +55,15 @@ struct {
 	__type(value, struct lt_hist_raw);
 } lt_zero SEC(".maps");
 
+/* A kernel stack taken before the outlier it explains (at switch-out, or
+ * when a slow syscall blocks), kept per tid until the end comes. */
+struct lt_kstack {
+	__u64 begin_ns; /* begin of the event it belongs to */
+	__u32 n;
+	__u32 pad;
+	__u64 ips[LT_KSTACK_MAX];
+};
+
 /* Filters on the measured task, set in rodata before load (0 = off). */
 const volatile __u32 targ_tgid = 0;
 const volatile __u32 targ_tid = 0;

@@ -58,25 +58,18 @@ struct {
 	__type(value, struct off_start);
 } off_start SEC(".maps");
 
-struct wstack {
-	__u64 begin_ns;
-	__u32 n;
-	__u32 pad;
-	__u64 ips[LT_KSTACK_MAX];
-};
-
 struct {
 	__uint(type, BPF_MAP_TYPE_HASH);
 	__uint(max_entries, 4096);
 	__type(key, __u32);
-	__type(value, struct wstack);
+	__type(value, struct lt_kstack);
 } off_wstacks SEC(".maps");
 
 struct {
 	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
 	__uint(max_entries, 1);
 	__type(key, __u32);
-	__type(value, struct wstack);
+	__type(value, struct lt_kstack);
 } sched_scratch SEC(".maps");
 
 static __always_inline void who_current(struct who *w)
@@ -107,7 +100,7 @@ static __always_inline void on_waking(void *ctx, struct task_struct *p)
 	}
 	if (offcpu_on) {
 		struct off_start *o = bpf_map_lookup_elem(&off_start, &tid);
-		struct wstack *st;
+		struct lt_kstack *st;
 		__u32 zero = 0;
 		long n;
 
@@ -214,7 +207,7 @@ static __always_inline void end_offcpu(struct task_struct *next, __u32 tid, __u6
 			lt_drop(LT_TRK_OFFCPU, LT_DROP_STACK);
 		}
 	}
-	struct wstack *ws = bpf_map_lookup_elem(&off_wstacks, &tid);
+	struct lt_kstack *ws = bpf_map_lookup_elem(&off_wstacks, &tid);
 	if (ws) {
 		if (ws->begin_ns == o.ts) {
 			bpf_probe_read_kernel(e->wstack, sizeof(e->wstack), ws->ips);

@@ -30,25 +30,18 @@ struct {
 	__type(value, struct lt_sys_start);
 } sys_start SEC(".maps");
 
-struct sys_stack {
-	__u64 begin_ns; /* sys_start.ts of the syscall it belongs to */
-	__u32 n;
-	__u32 pad;
-	__u64 ips[LT_KSTACK_MAX];
-};
-
 struct {
 	__uint(type, BPF_MAP_TYPE_HASH);
 	__uint(max_entries, 4096);
 	__type(key, __u32);
-	__type(value, struct sys_stack);
+	__type(value, struct lt_kstack);
 } sys_stacks SEC(".maps");
 
 struct {
 	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
 	__uint(max_entries, 1);
 	__type(key, __u32);
-	__type(value, struct sys_stack);
+	__type(value, struct lt_kstack);
 } sys_scratch SEC(".maps");
 
 /* The current task and its tid.  With BTF one helper call and a load;
@@ -191,7 +184,7 @@ static __always_inline int on_exit(void *ctx, long ret, bool btf)
 	e->ret = ret;
 	lt_event_task(e, t);
 	if (s.flags & LT_SYS_HAS_STACK) {
-		struct sys_stack *st = bpf_map_lookup_elem(&sys_stacks, &tid);
+		struct lt_kstack *st = bpf_map_lookup_elem(&sys_stacks, &tid);
 
 		if (st && st->begin_ns == s.ts) {
 			__u32 n = st->n;
@@ -217,7 +210,7 @@ static __always_inline int on_exit(void *ctx, long ret, bool btf)
 static __always_inline void capture(void *ctx, __u32 tid, struct task_struct *task)
 {
 	struct lt_sys_start *sp = bpf_map_lookup_elem(&sys_start, &tid);
-	struct sys_stack *st;
+	struct lt_kstack *st;
 	__u32 zero = 0;
 	long n;
 
