@@ -32,6 +32,12 @@ struct report_opts {
 	uint64_t win_slot_ns, win_recent_ns, win_baseline_ns;
 };
 
+/* Does this latency pass --min / --max? */
+static inline bool report_opts__delay_ok(const struct report_opts *o, uint64_t d)
+{
+	return d >= o->min_ns && (!o->max_ns || d <= o->max_ns);
+}
+
 /* Does this thread pass --tid / --comm? */
 bool report_opts__thread_ok(const struct report_opts *o, const struct trace_state *st,
 			    int32_t tid);

@@ -40,7 +40,7 @@ static void on_pair(const void *key, size_t key_len, uint64_t begin_ns, uint64_t
 	(void)key_len;
 	(void)priv;
 	memcpy(&k, key, sizeof(k));
-	if (d < a->o->min_ns || (a->o->max_ns && d > a->o->max_ns)) {
+	if (!report_opts__delay_ok(a->o, d)) {
 		a->filtered++;
 		return;
 	}

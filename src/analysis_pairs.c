@@ -298,7 +298,7 @@ static void on_pair(const void *key, size_t key_len, uint64_t begin_ns, uint64_t
 
 	(void)key_len;
 	(void)priv;
-	if (d < p->a->o->min_ns || (p->a->o->max_ns && d > p->a->o->max_ns)) {
+	if (!report_opts__delay_ok(p->a->o, d)) {
 		p->filtered++;
 		return;
 	}

@@ -81,7 +81,7 @@ static void on_pair(const void *key, size_t key_len, uint64_t begin_ns, uint64_t
 
 	(void)key_len;
 	memcpy(&tid, key, sizeof(tid));
-	if (d < a->o->min_ns || (a->o->max_ns && d > a->o->max_ns) ||
+	if (!report_opts__delay_ok(a->o, d) ||
 	    (a->o->cpu >= 0 && a->cur_cpu != a->o->cpu) ||
 	    !report_opts__thread_ok(a->o, a->st, tid)) {
 		a->filtered++;

@@ -249,7 +249,7 @@ static void on_pair(const void *key, size_t key_len, uint64_t begin_ns, uint64_t
 	 * did, and the case counted. */
 	if (sys != a->cur_sys)
 		a->mismatched++;
-	if (delay < a->o->min_ns || (a->o->max_ns && delay > a->o->max_ns) ||
+	if (!report_opts__delay_ok(a->o, delay) ||
 	    (a->o->cpu >= 0 && a->cur_cpu != a->o->cpu) ||
 	    !report_opts__thread_ok(a->o, a->st, tid)) {
 		a->filtered++;
