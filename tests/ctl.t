@@ -149,7 +149,7 @@ sub malformed {
 	is(raw($path, "after idle\n"), "ok\nargc 2\nargv[0] after\nargv[1] idle\n",
 	   "$tag: next client served while one sits idle");
 	my $waited = time - $t0;
-	ok($waited < 2.5, sprintf("$tag: ... within %.2f s (limit 1 s per client)", $waited));
+	ok($waited < 5, sprintf("$tag: ... within %.2f s (limit 1 s per client)", $waited));
 	my $r = do { local $/; <$idle> } // '';
 	is($r, "error: no complete request line within 1 s\n", "$tag: the idle client got an error reply");
 	close $idle;
