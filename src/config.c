@@ -23,6 +23,7 @@
 #include <strings.h>
 #include <unistd.h>
 
+#include <bpf/btf.h>
 #include <bpf/libbpf.h>
 
 #include <latrack/hist.h>
@@ -589,15 +590,19 @@ static void value_str(const struct lt_config *c, int s, const struct key *k, cha
 
 /* ---- defaults --------------------------------------------------------- */
 
+/* The net tracker's socket tracepoints are recent (as in latrack run):
+ * their BTF typedefs btf_trace_sk_data_ready and btf_trace_sock_recv_length. */
 static bool kernel_has_net_tracepoints(void)
 {
 	static int has = -1;
 
 	if (has < 0) {
 		libbpf_print_fn_t old = libbpf_set_print(NULL);
+		struct btf *btf = btf__load_vmlinux_btf();
 
-		has = libbpf_find_vmlinux_btf_id("sk_data_ready", BPF_TRACE_RAW_TP) > 0 &&
-		      libbpf_find_vmlinux_btf_id("sock_recv_length", BPF_TRACE_RAW_TP) > 0;
+		has = btf && btf__find_by_name_kind(btf, "btf_trace_sk_data_ready", BTF_KIND_TYPEDEF) > 0 &&
+		      btf__find_by_name_kind(btf, "btf_trace_sock_recv_length", BTF_KIND_TYPEDEF) > 0;
+		btf__free(btf);
 		libbpf_set_print(old);
 	}
 	return has;

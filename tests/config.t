@@ -300,6 +300,25 @@ ok($rc == 0 && $out =~ /later ones win/ && $out =~ /\[prometheus\]/ && $out =~ /
 ($rc, $out, $err) = run_config({}, '--frobnicate');
 ok($rc == 2 && $err =~ /unknown argument/, 'unknown argument: exit 2');
 
+# Under valgrind: no invalid access, no leak, on success and on errors.
+SKIP: {
+	skip('valgrind not installed', 2) unless `sh -c 'command -v valgrind'`;
+	for my $case ([0, '-c', $VF, '--set', 'json.keep=3'], [2, '-c', $EF, '--set', 'wakeup.comm=x']) {
+		my ($want, @args) = @$case;
+		my $pid = fork // die;
+		if (!$pid) {
+			open(STDOUT, '>', '/dev/null');
+			open(STDERR, '>', "$D/vg.err");
+			$ENV{LATRACK_SYSCONF} = "$D/absent.conf";
+			$ENV{HOME} = "$D/nohome";
+			exec('valgrind', '-q', '--leak-check=full', '--errors-for-leak-kinds=definite,indirect',
+			     '--error-exitcode=9', $L, 'config', @args) or die;
+		}
+		waitpid $pid, 0;
+		is($? >> 8, $want, "valgrind clean: latrack config @args") or diag(`cat $D/vg.err`);
+	}
+}
+
 # The shipped example: as installed (every key commented out) it changes
 # nothing; with every key uncommented it holds the defaults (except the
 # two whose default depends on the host: net.enabled, graphite.prefix).
