@@ -266,6 +266,31 @@ is($st->{syscall}{outliers}, 1, "nobody's reset did not happen");
 chmod 0600, $SOCK;
 chmod 0700, "$D/run";
 
+# ---- SIGHUP: the configuration file again; a broken one is refused -------------------
+sub wait_log {
+	my ($re) = @_;
+	my $t = time;
+	until (slurp($derr) =~ $re || time - $t > 15) { sleep 0.2 }
+	return slurp($derr) =~ $re;
+}
+{
+	my $conf = slurp($CONF);
+	(my $new = $conf) =~ s/^threshold = 200ms$/threshold = 300ms/m or die;
+	open(my $f, '>', $CONF) or die; print $f $new; close $f;
+	kill 'HUP', $dpid;
+	ok(wait_log(qr/configuration reloaded/), 'SIGHUP: configuration reloaded');
+	(undef, undef, $st) = status();
+	is($st->{syscall}{threshold}, 300_000_000, 'the file threshold (300ms) replaces the one set by ctl');
+	my $lines = () = $new =~ /\n/g;
+	open($f, '>>', $CONF) or die; print $f "[syscall]\nthreshold = forever\n"; close $f;
+	kill 'HUP', $dpid;
+	ok(wait_log(qr/reload: \Q$CONF\E:${\($lines + 2)}: \[syscall\] threshold: bad duration 'forever'.*keeping the running configuration/),
+	   'SIGHUP with a bad value: the log names file:line, the daemon keeps running');
+	(undef, undef, $st) = status();
+	is($st->{syscall}{threshold}, 300_000_000, '... with the configuration it had');
+	open($f, '>', $CONF) or die; print $f $new; close $f;
+}
+
 # ---- a second daemon, then stop ------------------------------------------------------------------------------
 {
 	my $out2 = `$L daemon -c $CONF 2>&1`;
