@@ -20,6 +20,9 @@
 #include "ctl.h"
 
 #define CTL_IO_MS     1000  /* request in, reply out: each within this */
+#define STR_(x) #x
+#define STR(x)  STR_(x)
+#define TOO_LONG "request longer than " STR(CTL_MAX_REQUEST) " bytes"
 #define CTL_CLIENT_MS 10000 /* the client waits this long for a reply */
 
 struct ctl_server {
@@ -224,7 +227,7 @@ static const char *read_request(int fd, char *buf, size_t *out_len, int64_t dead
 		len += (size_t)n;
 		if (nl) {
 			if ((size_t)(nl - buf) + 1 > CTL_MAX_REQUEST)
-				return "request longer than 1024 bytes";
+				return TOO_LONG;
 			*nl = '\0';
 			if (nl > buf && nl[-1] == '\r')
 				*--nl = '\0';
@@ -232,7 +235,7 @@ static const char *read_request(int fd, char *buf, size_t *out_len, int64_t dead
 			return NULL;
 		}
 		if (len > CTL_MAX_REQUEST)
-			return "request longer than 1024 bytes";
+			return TOO_LONG;
 	}
 }
 
@@ -295,7 +298,7 @@ static void serve_one(int fd, ctl_handler_fn fn, void *ctx)
 		if (!*p)
 			break;
 		if (argc == CTL_MAX_ARGS) {
-			why = "too many words in the request (at most 16)";
+			why = "too many words in the request (at most " STR(CTL_MAX_ARGS) ")";
 			break;
 		}
 		argv[argc++] = p;
