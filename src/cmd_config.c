@@ -3,6 +3,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include <linux/types.h>
 
@@ -116,6 +117,16 @@ int cmd_config(int argc, char **argv)
 		return 2;
 	}
 	printf("; latrack effective configuration: `latrack config -c FILE` reads it back\n");
+	if (cl.file) {
+		printf("; read: %s (-c)\n", cl.file);
+	} else {
+		char ubuf[CFG_PATH_MAX];
+		const char *sys = cfg_system_path(), *user = cfg_user_path(ubuf, sizeof(ubuf));
+
+		printf("; system file: %s (%s)\n", sys, access(sys, F_OK) ? "absent" : "read");
+		if (user)
+			printf("; user file: %s (%s)\n", user, access(user, F_OK) ? "absent" : "read");
+	}
 	cfg_print(&c, stdout);
 	cfg_free(&c);
 	free(sets);

@@ -155,6 +155,14 @@ expect($c, '-c FILE instead of the system and user files',
 $c = config_ok(\%both, '--config', $CF, '--set', 'syscall.timeout=0');
 expect($c, '--set over -c', 'syscall.timeout' => ['0', '--set syscall.timeout=0']);
 
+{
+	my ($rc0, $o) = run_config(\%both);
+	like($o, qr/^; system file: \Q$SYS\E \(read\)\n; user file: \Q$USER\E \(read\)$/m, 'the header names the files read');
+	($rc0, $o) = run_config({});
+	like($o, qr/^; system file: \Q$D\E\/absent\.conf \(absent\)$/m, '... and the absent ones');
+	($rc0, $o) = run_config(\%both, '-c', $CF);
+	like($o, qr/^; read: \Q$CF\E \(-c\)$/m, '... or the -c file alone');
+}
 my ($rc, $out, $err) = run_config(\%both, '-c', "$D/missing.conf");
 is($rc, 2, '-c on a missing file: exit 2');
 like($err, qr/\Q$D\E\/missing\.conf: No such file or directory/, '... naming the file');
