@@ -17,7 +17,8 @@
  *     are thus distinct and aligned on carbon's retention step whatever the
  *     tick's phase; a tick's samples go to the push that follows it.
  *   - Queue: a ring of malloc'd lines, at most cfg->queue (>= 1).  When it
- *     is full the oldest line is dropped (counted): the newest data is what
+ *     is full, the sink first writes what the socket takes (if connected),
+ *     then drops the oldest line (counted): the newest data is what
  *     dashboards show.  A line partly written to the socket is never
  *     dropped (it would corrupt the stream); when the connection drops, it
  *     is sent again whole on the next one.
@@ -134,9 +135,14 @@ static void set_err(struct graphite *g, const char *fmt, ...)
 
 /* ---- queue ---- */
 
+static void g_flush(struct graphite *g);
+
 static void q_push(struct graphite *g, const char *line, size_t len)
 {
 	char *l = malloc(len + 1);
+
+	if (g->qlen == g->qcap)
+		g_flush(g); /* connected: a push larger than the queue is no loss */
 
 	if (!l) {
 		g->dropped++;

@@ -521,6 +521,24 @@ static void test_graphite(void)
 	s->ops->destroy(s);
 	close(cfd);
 	cfd = -1;
+
+	/* Connected, a push larger than the queue (5 lines): written as it
+	 * goes, nothing dropped. */
+	s = new_graphite(port, 1, 5);
+	ok(accept_conn(s), "third sink (queue of 5 lines) connects");
+	clear_lines();
+	tick(s, WALL0 + 200 * NS + NS / 2, tc, 3);
+	lt_hist__record(A->last, 1000);
+	lt_hist__record(B->last, 1000);
+	tick(s, WALL0 + 201 * NS + NS / 2, tc, 3);
+	recv_lines(s, per_push);
+	out_graphite__stats(s, &st);
+	ok(nlines == per_push && st.dropped == 0,
+	   "connected: a push of %d lines through a queue of 5, none dropped (got %d, dropped %llu)",
+	   per_push, nlines, (unsigned long long)st.dropped);
+	s->ops->destroy(s);
+	close(cfd);
+	cfd = -1;
 	close(lfd);
 	lfd = -1;
 	clear_lines();
