@@ -604,6 +604,7 @@ int out_graphite__stats(const struct sink *s, struct out_graphite_stats *st)
 		return -EINVAL;
 	*st = (struct out_graphite_stats){
 		.connected = g->st == G_UP,
+		.connecting = g->st == G_CONNECTING,
 		.sent = g->sent,
 		.queued = g->qlen,
 		.dropped = g->dropped,

@@ -14,6 +14,7 @@
 
 struct out_graphite_stats {
 	bool connected;            /* a TCP connection to carbon is up */
+	bool connecting;           /* a non-blocking connect() is under way */
 	uint64_t sent;             /* lines written to the socket (handed to the kernel) */
 	uint64_t queued;           /* lines waiting now */
 	uint64_t dropped;          /* lines dropped: queue full (the oldest go first) */
