@@ -42,6 +42,7 @@
 #include <string.h>
 #include <sys/socket.h>
 #include <sys/uio.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <linux/types.h> /* before lt_bpf.h (through outputs.h) */
@@ -408,7 +409,8 @@ static bool hist_empty(const struct lt_hist *h)
 	return lt_hist__count(h) == 0;
 }
 
-static void g_push(struct graphite *g, const struct live_snapshot *sn, uint64_t ts)
+/* The class series of one push; idle entries get count 0, or are freed. */
+static void g_push_classes(struct graphite *g, uint64_t ts)
 {
 	static const struct {
 		double p;
@@ -444,6 +446,11 @@ static void g_push(struct graphite *g, const struct live_snapshot *sn, uint64_t 
 		}
 	}
 
+}
+
+static void g_push(struct graphite *g, const struct live_snapshot *sn, uint64_t ts)
+{
+	g_push_classes(g, ts);
 	/* Counters since the daemon started (use nonNegativeDerivative). */
 	for (int t = 0; t < LT_TRK_MAX; t++) {
 		char p[64];
@@ -563,12 +570,44 @@ static void g_status(struct sink *s, FILE *out)
 	fputc('\n', out);
 }
 
+/* Leaving (daemon stop, or a reload that changes [graphite]): push the
+ * samples of the interval in progress, at its end (up to one interval in
+ * the future), and give the connection up to 1 s to take what is queued. */
+static void g_final_flush(struct graphite *g)
+{
+	bool any = false;
+	struct timespec t0, t;
+
+	if (!g->started || g->st != G_UP)
+		return;
+	for (size_t b = 0; b < NBUCKETS && !any; b++)
+		for (struct gent *e = g->tab[b]; e && !any; e = e->next)
+			any = e->has;
+	if (any)
+		g_push_classes(g, (g->last_k + 1) * (g->interval_ns / NS_PER_S));
+	clock_gettime(CLOCK_MONOTONIC, &t0);
+	for (;;) {
+		struct pollfd p = { .fd = g->fd, .events = POLLOUT };
+		int64_t left_ms;
+
+		g_flush(g);
+		if (g->st != G_UP || !g->qlen)
+			return;
+		clock_gettime(CLOCK_MONOTONIC, &t);
+		left_ms = 1000 - ((int64_t)(t.tv_sec - t0.tv_sec) * 1000 +
+				  (t.tv_nsec - t0.tv_nsec) / 1000000);
+		if (left_ms <= 0 || poll(&p, 1, (int)left_ms) <= 0)
+			return;
+	}
+}
+
 static void g_destroy(struct sink *s)
 {
 	struct graphite *g = (struct graphite *)s;
 
 	if (!g)
 		return;
+	g_final_flush(g);
 	g_close(g);
 	while (g->qlen)
 		q_pop(g);

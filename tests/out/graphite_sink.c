@@ -117,7 +117,8 @@ static int recv_lines(struct sink *s, int want)
 	for (int i = 0; i < 300 && quiet < 10; i++) {
 		ssize_t r;
 
-		s->ops->poll(s, mono);
+		if (s)
+			s->ops->poll(s, mono);
 		r = cfd >= 0 ? recv(cfd, rbuf + rlen, sizeof(rbuf) - rlen - 1, MSG_DONTWAIT) : -1;
 		if (r > 0) {
 			rlen += (size_t)r;
@@ -548,7 +549,19 @@ static void test_graphite(void)
 	ok(nlines == per_push && st.dropped == 0,
 	   "connected: a push of %d lines through a queue of 5, none dropped (got %d, dropped %llu)",
 	   per_push, nlines, (unsigned long long)st.dropped);
+	/* Leaving in the middle of an interval: its samples are pushed, at
+	 * the interval's end. */
+	tick(s, WALL0 + 202 * NS + NS / 4, tc, 3); /* push at 202 */
+	recv_lines(s, per_push + 1);
+	clear_lines();
+	lt_hist__record_n(A->last, 3000, 7);
+	tick(s, WALL0 + 202 * NS + 3 * NS / 4, tc, 3); /* same interval: no push */
 	s->ops->destroy(s);
+	recv_lines(NULL, 7);
+	v = find("test.host.syscall.read.mysqld.count", &ts);
+	ok(v && !strncmp(v, "7 ", 2) && ts == WALL0 / NS + 203,
+	   "destroy pushes the interval in progress, at its end (%s)", v ? v : "missing");
+	is_u64(nlines, 7, "only the class series: A's 6 lines, B's count 0");
 	close(cfd);
 	cfd = -1;
 	close(lfd);
