@@ -15,8 +15,8 @@
 #  2. carbon stopped while the daemon runs and a second workload keeps
 #     going: `latrack ctl status` shows the output down with lines queued
 #     and dropped (queue = 50 lines); carbon restarted on the same port:
-#     the daemon is still running, reconnects, and points resume in
-#     whisper after the restart.
+#     the daemon is still running and reconnects; a third workload after
+#     the reconnection: its N3 calls are in whisper again, exactly.
 #  3. The JSON file holds one outlier per nanosleep of both workloads
 #     (threshold 10 ms), comm lt-sleeper, delay near the sleep length.
 use strict;
@@ -315,13 +315,27 @@ ok(wait_for(70, sub { $st = graphite_status(); $st =~ /state=connected/ && $st =
    'daemon reconnected (back-off at most 60 s)')
 	or diag($st);
 diag($st);
-my @fetched;
-# wait for the workload's end, then for its last points
-my @r2 = go_and_wait($w2);
+# wait for the workload's end (it may end before the reconnection, when
+# carbon is slow to start: the back-off is then 8 s)
+go_and_wait($w2);
 is($w2->{status}, 0, "workload 2: $N2 x ${MS2} ms nanosleep");
-ok(wait_for(20, sub { @fetched = grep { $_->[0] >= $restart && $_->[1] > 0 } fetch("$m.count"); @fetched >= 2 }),
-   'points resume in whisper after the restart')
+# Data resumes: a third workload, after the reconnection and after the
+# second one's last push: the points after T3 add up to exactly N3.
+my ($N3, $MS3) = (25, 20);
+sleep 2;
+my $t3 = int(time);
+my $w3 = workload('sleep', $N3, $MS3);
+push @workloads, $w3;
+into_cgroup($w3->{pid});
+sleep 0.05 while time < $t3 + 1; # its samples: pushed at T3 + 1 or later
+go_and_wait($w3);
+is($w3->{status}, 0, "workload 3: $N3 x ${MS3} ms nanosleep");
+my @after;
+wait_for(20, sub { @after = grep { $_->[0] > $t3 } fetch("$m.count"); sum(map { $_->[1] } @after) >= $N3 });
+is(sum(map { $_->[1] } @after), $N3, "data resumes: the points after the reconnection add up to $N3")
 	or diag(join ' ', map { "$_->[0]=$_->[1]" } fetch("$m.count"));
+my @before = grep { $_->[0] >= $restart && $_->[0] <= $t3 && $_->[1] > 0 } fetch("$m.count");
+diag(scalar(@before) . " points of workload 2 after carbon's restart (queued or pushed after the reconnection)");
 my @drop2 = grep { $_->[0] >= $restart } fetch("$PREFIX._daemon.graphite_dropped");
 ok(@drop2 && $drop2[-1][1] > 0, "the drops are pushed too (_daemon.graphite_dropped = ${\(@drop2 ? $drop2[-1][1] : 'none')})");
 ok(kill(0, $daemon_pid), 'daemon still running');
@@ -341,12 +355,13 @@ while (my $l = <$jf>) {
 close $jf;
 ok(!$bad && @out, 'events.json: every line a JSON object (' . scalar(@out) . ' lines)');
 my @sl = grep { $_->{type} eq 'outlier' && $_->{comm} eq 'lt-sleeper' && ($_->{syscall} // '') eq 'clock_nanosleep' } @out;
-is(scalar(grep { $_->{pid} != $w->{pid} && $_->{pid} != $w2->{pid} } @sl), 0,
+is(scalar(grep { $_->{pid} != $w->{pid} && $_->{pid} != $w2->{pid} && $_->{pid} != $w3->{pid} } @sl), 0,
    'events.json: no outlier from outside the cgroup');
 my @d1 = map { $_->{delay_ns} } grep { $_->{pid} == $w->{pid} } @sl;
 my @d2 = map { $_->{delay_ns} } grep { $_->{pid} == $w2->{pid} } @sl;
 is(scalar @d1, $N1, "events.json: $N1 outliers of workload 1 (comm lt-sleeper, clock_nanosleep)");
 is(scalar @d2, $N2, "events.json: $N2 outliers of workload 2");
+is(scalar(grep { $_->{pid} == $w3->{pid} } @sl), $N3, "events.json: $N3 outliers of workload 3");
 my ($med1, $med2) = (median(@d1) // 0, median(@d2) // 0);
 ok($med1 >= $MS1 * 1e6 && $med1 < $MS1 * 1e6 * 1.2, sprintf('workload 1 median delay %.2f ms (%d ms sleeps)', $med1 / 1e6, $MS1));
 ok($med2 >= $MS2 * 1e6 && $med2 < $MS2 * 1e6 * 1.2, sprintf('workload 2 median delay %.2f ms (%d ms sleeps)', $med2 / 1e6, $MS2));
