@@ -260,8 +260,10 @@ my @errors = (
 	[['[syscall', 'threshold = 1ms'], 1, qr/section header without '\]'/],
 	[['[wakeup]', 'pid = 5', '[offcpu]', 'pid = 6'], 4,
 	 qr/\[wakeup\] pid '5' \(.*:2\) and \[offcpu\] pid '6' \(.*:4\) differ, but the two trackers share one BPF object/],
+	[['[daemon]', 'tick = 2s', '[graphite]', 'enabled = true', 'interval = 3s'], 5,
+	 qr/\[graphite\] interval 3s is not a multiple of \[daemon\] tick 2s/],
 	[['[graphite]', 'enabled = true', 'interval = 2500ms'], 3,
-	 qr/\[graphite\] interval 2\.5s is not a multiple of \[daemon\] tick 1s/],
+	 qr/\[graphite\] interval 2\.5s is not a whole number of seconds/],
 );
 for my $e (@errors) {
 	my ($lines, $lineno, $re) = @$e;
@@ -276,9 +278,12 @@ for my $e (@errors) {
 # Cross-section rules hold only when they apply.
 write_file($EF, '[wakeup]', 'pid = 5', '[offcpu]', 'enabled = false');
 config_ok({}, '-c', $EF);
-write_file($EF, '[daemon]', 'tick = 500ms', '[graphite]', 'enabled = true', 'interval = 2500ms');
+write_file($EF, '[daemon]', 'tick = 500ms', '[graphite]', 'enabled = true', 'interval = 3s');
 $c = config_ok({}, '-c', $EF);
-is($c->{'graphite.interval'}[0], '2.5s', 'graphite interval a multiple of a 500ms tick: accepted');
+is($c->{'graphite.interval'}[0], '3s', 'graphite interval 3s, a multiple of a 500ms tick: accepted');
+write_file($EF, '[graphite]', 'interval = 2500ms');
+$c = config_ok({}, '-c', $EF);
+is($c->{'graphite.interval'}[0], '2.5s', 'graphite disabled: its interval is not checked');
 
 # Errors in the system and the user file name that file.
 write_file($SYS, '[syscall]', 'threshold = 1ms', 'enabled = sometimes');
