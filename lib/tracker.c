@@ -87,6 +87,13 @@
 #define ADVANCE_NS              500000ull /* epoch advances at most every 0.5 ms, */
 #define URGENT_ADVANCE_NS       20000ull  /* or 20 us when a thread is short */
 #define TLS_CACHE               8
+#define SPREAD_BUCKETS          (1ul << 19) /* 8 MiB of buckets */
+
+#ifdef MADV_COLLAPSE
+#define LT_MADV_COLLAPSE MADV_COLLAPSE
+#else
+#define LT_MADV_COLLAPSE 25 /* Linux 6.1; older kernels: EINVAL, ignored */
+#endif
 
 enum {
 	CTR_TRACKED,
@@ -831,6 +838,25 @@ static void explicit_advance(struct lt_tracker *t, struct lt_tctx *c, uint64_t t
 	__atomic_store_n(&t->sweeping, 0, __ATOMIC_RELEASE);
 }
 
+/* Back the bucket array with huge pages: keys hash to buckets at random,
+ * so with 4 KiB pages every lookup of a large table risks a TLB miss (on a
+ * VM, a two-level page walk).  liburcu has already written the array, so
+ * MADV_COLLAPSE (Linux 6.1) converts it now rather than whenever
+ * khugepaged gets there; only the 2 MiB-aligned interior can be.  Best
+ * effort: any failure leaves 4 KiB pages. */
+static void table_hugepages(struct cds_lfht *ht, unsigned long buckets)
+{
+	const uintptr_t huge = 2u << 20;
+	uintptr_t b0 = (uintptr_t)cds_lfht_mm_mmap.bucket_at(ht, 0);
+	uintptr_t lo = (b0 + huge - 1) & ~(huge - 1);
+	uintptr_t hi = (b0 + buckets * sizeof(struct cds_lfht_node)) & ~(huge - 1);
+
+	if (hi <= lo)
+		return;
+	if (madvise((void *)lo, hi - lo, MADV_HUGEPAGE) == 0)
+		(void)madvise((void *)lo, hi - lo, LT_MADV_COLLAPSE);
+}
+
 static void abs_deadline(struct timespec *dl, uint64_t ns_from_now)
 {
 	clock_gettime(CLOCK_MONOTONIC, dl);
@@ -976,11 +1002,18 @@ LT_API struct lt_tracker *lt_tracker__new(const struct lt_tracker_opts *opts)
 
 	while (max_buckets < cap)
 		max_buckets <<= 1;
+	/* A live tracker is shared by threads: spread its keys over at least
+	 * SPREAD_BUCKETS (see "Spread" at the top). */
+	if (o.clock == LT_CLOCK_MONOTONIC && max_buckets < SPREAD_BUCKETS)
+		max_buckets = SPREAD_BUCKETS;
 	init_buckets = max_buckets; /* see "never resized" at the top */
-	t->ht = cds_lfht_new_flavor(init_buckets, init_buckets, max_buckets, 0,
-				    &urcu_memb_flavor, NULL);
+	/* The mmap allocator (liburcu's own choice on 64-bit) named here so
+	 * that its bucket_at gives us the bucket array for table_hugepages. */
+	t->ht = _cds_lfht_new(init_buckets, init_buckets, max_buckets, 0, &cds_lfht_mm_mmap,
+			      &urcu_memb_flavor, NULL);
 	if (!t->ht)
 		goto fail;
+	table_hugepages(t->ht, max_buckets);
 
 	pthread_mutex_lock(&lt_global_lock);
 	t->id = lt_next_id++;
