@@ -106,14 +106,15 @@ enum {
 	CTR_NR,
 };
 
-/* What a lookup touches (node, state, key) comes first so that a short
- * key shares the node's cache line; the rest follows the key, at
- * t->live_off. */
+/* What a lookup touches (node, state, key) comes first; the rest follows
+ * the key, at t->live_off.  With a key of up to 8 bytes an event is 64
+ * bytes, one cache line of the 2 MiB-aligned pool.  The event does not
+ * name its tracker: the first 8 bytes of every 2 MiB chunk of the pool do
+ * (pool_owner), and no event overlaps them. */
 struct lt_event {
 	struct cds_lfht_node node;
 	uint32_t state;
 	uint16_t key_len;
-	struct lt_tracker *owner;
 	unsigned char key[] __attribute__((aligned(8))); /* callers may read it as an integer */
 };
 
@@ -159,6 +160,9 @@ struct lt_tracker {
 	size_t pool_bytes;
 	size_t stride;
 	size_t live_off;
+	uint64_t stride_inv;  /* ev_idx: inverse of stride's odd part, mod 2^64 */
+	uint32_t stride_tz;   /* and the power of two */
+	uint32_t slots;       /* pool indices, events and chunk headers */
 	uint32_t capacity;
 	uint32_t key_size;
 	uint64_t *deadline;
@@ -230,17 +234,36 @@ static inline struct lt_event *ev_at(const struct lt_tracker *t, uint32_t idx)
 	return (struct lt_event *)(t->pool + (size_t)idx * t->stride);
 }
 
+/* An exact division: a multiply, not a divide. */
 static inline uint32_t ev_idx(const struct lt_tracker *t, const struct lt_event *e)
 {
-	return (uint32_t)(((const char *)e - t->pool) / t->stride);
+	uint64_t off = (uint64_t)((const char *)e - t->pool);
+
+	return (uint32_t)((off >> t->stride_tz) * t->stride_inv);
+}
+
+#define POOL_CHUNK (2ul << 20) /* huge page; each starts with its tracker */
+
+static inline struct lt_tracker *pool_owner(const struct lt_event *e)
+{
+	return *(struct lt_tracker *const *)((uintptr_t)e & ~(uintptr_t)(POOL_CHUNK - 1));
+}
+
+/* Index i is a chunk header, not an event, when the event there would
+ * cover the first 8 bytes of a chunk. */
+static inline int slot_is_header(size_t stride, uint64_t i)
+{
+	uint64_t o = (i * stride) % POOL_CHUNK;
+
+	return o == 0 || o + stride > POOL_CHUNK;
 }
 
 static inline union lt_body *B(const struct lt_event *e)
 {
-	return (union lt_body *)((char *)e + e->owner->live_off);
+	return (union lt_body *)((char *)e + pool_owner(e)->live_off);
 }
 
-/* The same, when the tracker is at hand: no load through e->owner. */
+/* The same, when the tracker is at hand: no load through pool_owner. */
 static inline union lt_body *BT(const struct lt_tracker *t, const struct lt_event *e)
 {
 	return (union lt_body *)((char *)e + t->live_off);
@@ -443,7 +466,11 @@ static uint32_t pop_batch(struct lt_tracker *t, uint32_t *count)
 		uint32_t end;
 
 		*count &= ~BATCH_FRESH;
-		end = head + *count;
+		/* A fresh batch is the events of one aligned run of
+		 * LT_TRACKER_BATCH indices (its head may follow a header). */
+		end = (head / LT_TRACKER_BATCH + 1) * LT_TRACKER_BATCH;
+		if (end > t->slots)
+			end = t->slots;
 		uint32_t cur = __atomic_load_n(&t->hwm, __ATOMIC_RELAXED);
 		while (cur < end &&
 		       !__atomic_compare_exchange_n(&t->hwm, &cur, end, 1, __ATOMIC_RELEASE,
@@ -942,6 +969,29 @@ LT_API struct lt_tracker *lt_tracker__new(const struct lt_tracker_opts *opts)
 	t->key_size = o.key_size;
 	t->live_off = (sizeof(struct lt_event) + o.key_size + 7) & ~(size_t)7;
 	t->stride = t->live_off + sizeof(union lt_body);
+	{
+		uint64_t odd = t->stride, inv;
+
+		while (!(odd & 1)) {
+			odd >>= 1;
+			t->stride_tz++;
+		}
+		inv = odd; /* Newton: each step doubles the correct low bits */
+		for (int i = 0; i < 5; i++)
+			inv *= 2 - odd * inv;
+		t->stride_inv = inv;
+	}
+	{
+		uint64_t n = 0, i = 0;
+
+		for (; n < cap; i++)
+			n += !slot_is_header(t->stride, i);
+		if (i >= NIL) {
+			err = EINVAL;
+			goto fail;
+		}
+		t->slots = (uint32_t)i;
+	}
 	t->free_top = NIL;
 	pthread_mutex_init(&t->lock, NULL);
 	pthread_mutex_init(&t->maint_lock, NULL);
@@ -965,17 +1015,29 @@ LT_API struct lt_tracker *lt_tracker__new(const struct lt_tracker_opts *opts)
 	if (sys_membarrier(MEMBARRIER_CMD_REGISTER_PRIVATE_EXPEDITED) != 0)
 		t->fence_readers = 1;
 	/* The pool is touched at random: back it with huge pages where the
-	 * kernel allows (THP "madvise" mode), sparing TLB misses. */
-	t->pool_bytes = (t->stride * cap + (2u << 20) - 1) & ~(size_t)((2u << 20) - 1);
-	t->pool = mmap(NULL, t->pool_bytes, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS,
-		       -1, 0);
-	if (t->pool == MAP_FAILED) {
-		t->pool = NULL;
-		goto fail;
+	 * kernel allows (THP "madvise" mode), sparing TLB misses.  It is
+	 * aligned to POOL_CHUNK, so 64-byte events sit in one cache line and
+	 * pool_owner finds the chunk's header. */
+	t->pool_bytes = (t->stride * t->slots + POOL_CHUNK - 1) & ~(size_t)(POOL_CHUNK - 1);
+	{
+		char *m = mmap(NULL, t->pool_bytes + POOL_CHUNK, PROT_READ | PROT_WRITE,
+			       MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+		size_t head;
+
+		if (m == MAP_FAILED)
+			goto fail;
+		head = (size_t)(-(uintptr_t)m & (POOL_CHUNK - 1));
+		if (head)
+			munmap(m, head);
+		if (POOL_CHUNK - head)
+			munmap(m + head + t->pool_bytes, POOL_CHUNK - head);
+		t->pool = m + head;
 	}
 	(void)madvise(t->pool, t->pool_bytes, MADV_HUGEPAGE);
-	t->deadline = calloc(cap, sizeof(uint64_t));
-	t->scratch = malloc(cap * 2 * sizeof(uint64_t));
+	for (size_t off = 0; off < t->pool_bytes; off += POOL_CHUNK)
+		*(struct lt_tracker **)(t->pool + off) = t;
+	t->deadline = calloc(t->slots, sizeof(uint64_t));
+	t->scratch = malloc((size_t)t->slots * 2 * sizeof(uint64_t));
 	t->nctx = o.max_threads;
 	t->ctx = aligned_alloc(64, sizeof(struct lt_tctx) * t->nctx);
 	if (!t->pool || !t->deadline || !t->scratch || !t->ctx)
@@ -985,19 +1047,25 @@ LT_API struct lt_tracker *lt_tracker__new(const struct lt_tracker_opts *opts)
 		t->ctx[i].alloc_head = t->ctx[i].retire_head = NIL;
 		t->ctx[i].local = t->ctx[i].limbo_head = t->ctx[i].limbo_tail = NIL;
 	}
-	/* Chain the pool into fresh batches, lowest indices on top so that
-	 * the high-water mark (and the sweep) stays small when load is low. */
-	for (uint32_t i = 0; i < cap; i++) {
-		struct lt_event *e = ev_at(t, i);
+	/* Chain the pool into fresh batches, one per aligned run of
+	 * LT_TRACKER_BATCH indices less the chunk headers, lowest indices on
+	 * top so that the high-water mark (and the sweep) stays small when
+	 * load is low. */
+	for (uint64_t b = (t->slots - 1) / LT_TRACKER_BATCH + 1; b-- > 0;) {
+		uint32_t lo = (uint32_t)(b * LT_TRACKER_BATCH), hi = lo + LT_TRACKER_BATCH;
+		uint32_t head = NIL, n = 0;
 
-		e->owner = t;
-		B(e)->dead.next_free = (i + 1) % LT_TRACKER_BATCH && i + 1 < cap ? i + 1 : NIL;
-	}
-	for (uint64_t b = (cap - 1) / LT_TRACKER_BATCH + 1; b-- > 0;) {
-		uint32_t head = (uint32_t)(b * LT_TRACKER_BATCH);
-		uint32_t n = (uint32_t)(cap - head < LT_TRACKER_BATCH ? cap - head : LT_TRACKER_BATCH);
-
-		push_batch(t, head, n | BATCH_FRESH);
+		if (hi > t->slots)
+			hi = t->slots;
+		for (uint32_t i = hi; i-- > lo;) {
+			if (slot_is_header(t->stride, i))
+				continue;
+			BT(t, ev_at(t, i))->dead.next_free = head;
+			head = i;
+			n++;
+		}
+		if (n)
+			push_batch(t, head, n | BATCH_FRESH);
 	}
 
 	while (max_buckets < cap)
@@ -1273,18 +1341,20 @@ LT_API struct lt_event *lt_event_get(struct lt_tracker *t, const void *key, size
 
 LT_API void lt_event_put(struct lt_event *e)
 {
+	struct lt_tracker *t;
 	struct lt_tctx *c;
 
 	if (!e)
 		return;
-	c = ctx_get(e->owner);
+	t = pool_owner(e);
+	c = ctx_get(t);
 	if (!c) {
 		/* No context to retire into (thread limit): the event stays
 		 * out of the pool rather than being lost for a wrong reuse. */
 		__atomic_fetch_sub(&e->state, 1, __ATOMIC_ACQ_REL);
 		return;
 	}
-	ev_unref(e->owner, c, e);
+	ev_unref(t, c, e);
 }
 
 LT_API uint64_t lt_event__begin_ns(const struct lt_event *e) { return B(e)->live.begin_ns; }
