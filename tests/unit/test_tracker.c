@@ -1,7 +1,8 @@
 /* Tracker semantics: threshold, timeout then late end, get/put lifetime,
  * replace, unmatched, full, events in every chunk of the pool, explicit-time
- * determinism checked against a reference model, monotonic timeouts from the timeout thread, and a
- * multi-threaded stress test with conservation and exactly-once checks. */
+ * determinism checked against a reference model, monotonic timeouts from the
+ * timeout thread, and a multi-threaded stress test with conservation and
+ * exactly-once checks. */
 #include "tap.h"
 
 #include <errno.h>
