@@ -480,7 +480,12 @@ static uint32_t pop_batch(struct lt_tracker *t, uint32_t *count)
 	return head;
 }
 
-/* Epochs.  rd_enter/rd_exit bracket every table operation of a thread. */
+/* Epochs.  rd_enter/rd_exit bracket every table operation of a thread.
+ * They take no liburcu read-side lock: liburcu's grace periods protect
+ * what it frees itself, which for a table that is never resized is
+ * nothing (bucket arrays are freed only by a resize or destroy); our nodes
+ * are protected by these epochs.  (The lock was 62 of 896 instructions
+ * per pair, callgrind.) */
 static inline void rd_enter(struct lt_tracker *t, struct lt_tctx *c)
 {
 	if (c->rd_nest++ == 0) {
@@ -491,12 +496,10 @@ static inline void rd_enter(struct lt_tracker *t, struct lt_tctx *c)
 		else
 			__atomic_signal_fence(__ATOMIC_SEQ_CST); /* membarrier orders it */
 	}
-	urcu_memb_read_lock();
 }
 
 static inline void rd_exit(struct lt_tctx *c)
 {
-	urcu_memb_read_unlock();
 	if (--c->rd_nest == 0)
 		__atomic_store_n(&c->active, 0, __ATOMIC_RELEASE);
 }
@@ -1435,6 +1438,7 @@ LT_API int lt_tracker__foreach(struct lt_tracker *t, lt_foreach_fn fn, void *ctx
 	if (!c)
 		return -EUSERS;
 	rd_enter(t, c);
+	urcu_memb_read_lock(); /* the header promises fn runs inside one */
 	cds_lfht_for_each_entry(t->ht, &it, e, node) {
 		if (!ev_tryref(e))
 			continue;
@@ -1443,6 +1447,7 @@ LT_API int lt_tracker__foreach(struct lt_tracker *t, lt_foreach_fn fn, void *ctx
 		if (ret)
 			break;
 	}
+	urcu_memb_read_unlock();
 	rd_exit(c);
 	return ret;
 }
