@@ -323,7 +323,7 @@ static void ctx_release(struct lt_tracker *t, struct lt_tctx *c)
 	if (c->alloc_count)
 		push_batch(t, c->alloc_head, c->alloc_count);
 	while (c->local != NIL) {
-		union lt_body *h = B(ev_at(t, c->local));
+		union lt_body *h = BT(t, ev_at(t, c->local));
 		uint32_t next = h->dead.batch_next;
 
 		push_batch(t, c->local, h->dead.count);
@@ -458,9 +458,9 @@ static void push_batch(struct lt_tracker *t, uint32_t head, uint32_t count)
 	struct lt_event *h = ev_at(t, head);
 	uint64_t old = __atomic_load_n(&t->free_top, __ATOMIC_RELAXED), nw;
 
-	B(h)->dead.count = count;
+	BT(t, h)->dead.count = count;
 	do {
-		__atomic_store_n(&B(h)->dead.batch_next, (uint32_t)old, __ATOMIC_RELAXED);
+		__atomic_store_n(&BT(t, h)->dead.batch_next, (uint32_t)old, __ATOMIC_RELAXED);
 		nw = ((old >> 32) + 1) << 32 | head;
 	} while (!__atomic_compare_exchange_n(&t->free_top, &old, nw, 1, __ATOMIC_RELEASE,
 					      __ATOMIC_RELAXED));
@@ -477,11 +477,11 @@ static uint32_t pop_batch(struct lt_tracker *t, uint32_t *count)
 			return NIL;
 		/* May read a stale value if another thread pops this batch
 		 * meanwhile; the tag then makes the CAS fail. */
-		next = __atomic_load_n(&B(ev_at(t, head))->dead.batch_next, __ATOMIC_RELAXED);
+		next = __atomic_load_n(&BT(t, ev_at(t, head))->dead.batch_next, __ATOMIC_RELAXED);
 		nw = ((old >> 32) + 1) << 32 | next;
 	} while (!__atomic_compare_exchange_n(&t->free_top, &old, nw, 1, __ATOMIC_ACQUIRE,
 					      __ATOMIC_ACQUIRE));
-	*count = B(ev_at(t, head))->dead.count;
+	*count = BT(t, ev_at(t, head))->dead.count;
 	if (*count & BATCH_FRESH) {
 		uint32_t end;
 
@@ -579,7 +579,7 @@ static void limbo_drain(struct lt_tracker *t, struct lt_tctx *c, bool keep_local
 	uint64_t e = __atomic_load_n(&t->epoch, __ATOMIC_ACQUIRE);
 
 	while (c->limbo_head != NIL) {
-		union lt_body *h = B(ev_at(t, c->limbo_head));
+		union lt_body *h = BT(t, ev_at(t, c->limbo_head));
 		uint32_t b = c->limbo_head;
 
 		if (h->dead.epoch + 2 > e)
@@ -619,7 +619,7 @@ static int refill(struct lt_tracker *t, struct lt_tctx *c)
 		if (c->local == NIL)
 			limbo_drain(t, c, true);
 		if (c->local != NIL) {
-			union lt_body *h = B(ev_at(t, c->local));
+			union lt_body *h = BT(t, ev_at(t, c->local));
 
 			idx = c->local;
 			n = h->dead.count;
@@ -651,7 +651,7 @@ static inline uint32_t ev_alloc(struct lt_tracker *t, struct lt_tctx *c)
 	if (__builtin_expect(c->alloc_count == 0, 0) && !refill(t, c))
 		return NIL;
 	idx = c->alloc_head;
-	c->alloc_head = B(ev_at(t, idx))->dead.next_free;
+	c->alloc_head = BT(t, ev_at(t, idx))->dead.next_free;
 	c->alloc_count--;
 	return idx;
 }
@@ -660,13 +660,13 @@ static inline uint32_t ev_alloc(struct lt_tracker *t, struct lt_tctx *c)
 static void retire_flush(struct lt_tracker *t, struct lt_tctx *c)
 {
 	uint32_t head = c->retire_head;
-	union lt_body *b = B(ev_at(t, head));
+	union lt_body *b = BT(t, ev_at(t, head));
 
 	b->dead.count = c->retire_count;
 	b->dead.epoch = __atomic_load_n(&t->epoch, __ATOMIC_ACQUIRE);
 	b->dead.batch_next = NIL;
 	if (c->limbo_tail != NIL)
-		B(ev_at(t, c->limbo_tail))->dead.batch_next = head;
+		BT(t, ev_at(t, c->limbo_tail))->dead.batch_next = head;
 	else
 		c->limbo_head = head;
 	c->limbo_tail = head;
@@ -679,9 +679,9 @@ static void retire_flush(struct lt_tracker *t, struct lt_tctx *c)
 /* The last reference is gone: hand priv back, recycle after a grace period. */
 static void ev_retire(struct lt_tracker *t, struct lt_tctx *c, struct lt_event *e)
 {
-	if (B(e)->live.priv && t->o.free_priv)
-		t->o.free_priv(B(e)->live.priv, t->o.callback_ctx);
-	B(e)->dead.next_free = c->retire_head;
+	if (BT(t, e)->live.priv && t->o.free_priv)
+		t->o.free_priv(BT(t, e)->live.priv, t->o.callback_ctx);
+	BT(t, e)->dead.next_free = c->retire_head;
 	c->retire_head = ev_idx(t, e);
 	if (++c->retire_count == LT_TRACKER_BATCH)
 		retire_flush(t, c);
@@ -781,13 +781,13 @@ static void report(struct lt_tracker *t, const struct lt_event *e, enum lt_reaso
 	struct lt_report r = {
 		.key = e->key,
 		.key_len = e->key_len,
-		.begin_ns = B(e)->live.begin_ns,
+		.begin_ns = BT(t, e)->live.begin_ns,
 		.end_ns = end,
-		.delay_ns = end > B(e)->live.begin_ns ? end - B(e)->live.begin_ns : 0,
-		.threshold_ns = B(e)->live.threshold_ns,
-		.timeout_ns = B(e)->live.timeout_ns,
+		.delay_ns = end > BT(t, e)->live.begin_ns ? end - BT(t, e)->live.begin_ns : 0,
+		.threshold_ns = BT(t, e)->live.threshold_ns,
+		.timeout_ns = BT(t, e)->live.timeout_ns,
 		.now_ns = now,
-		.priv = B(e)->live.priv,
+		.priv = BT(t, e)->live.priv,
 		.reason = why,
 		.timed_out = timed_out,
 	};
@@ -844,7 +844,7 @@ static void sweep(struct lt_tracker *t, struct lt_tctx *c, uint64_t now)
 			continue;
 		/* With our reference held the fields are stable; check that
 		 * this incarnation is the one that is due. */
-		if (B(e)->live.timeout_ns && B(e)->live.begin_ns + B(e)->live.timeout_ns <= now) {
+		if (BT(t, e)->live.timeout_ns && BT(t, e)->live.begin_ns + BT(t, e)->live.timeout_ns <= now) {
 			s = __atomic_load_n(&e->state, __ATOMIC_ACQUIRE);
 			while (!(s & (ST_DONE | ST_TIMEDOUT))) {
 				if (__atomic_compare_exchange_n(&e->state, &s, s | ST_TIMEDOUT, 1,
@@ -857,7 +857,7 @@ static void sweep(struct lt_tracker *t, struct lt_tctx *c, uint64_t now)
 				__atomic_store_n(&t->deadline[idx], 0, __ATOMIC_RELAXED);
 		}
 		if (fire) {
-			report(t, e, LT_REASON_TIMEOUT, B(e)->live.begin_ns + B(e)->live.timeout_ns,
+			report(t, e, LT_REASON_TIMEOUT, BT(t, e)->live.begin_ns + BT(t, e)->live.timeout_ns,
 			       now, false);
 			c->ctr[CTR_TIMEOUTS]++;
 		}
@@ -1163,8 +1163,8 @@ LT_API void lt_tracker__destroy(struct lt_tracker *t)
 	(void)thread_self();
 	urcu_memb_read_lock();
 	cds_lfht_for_each_entry(t->ht, &it, e, node) {
-		if (cds_lfht_del(t->ht, &e->node) == 0 && B(e)->live.priv && t->o.free_priv)
-			t->o.free_priv(B(e)->live.priv, t->o.callback_ctx);
+		if (cds_lfht_del(t->ht, &e->node) == 0 && BT(t, e)->live.priv && t->o.free_priv)
+			t->o.free_priv(BT(t, e)->live.priv, t->o.callback_ctx);
 	}
 	urcu_memb_read_unlock();
 	cds_lfht_destroy(t->ht, NULL);
