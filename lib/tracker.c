@@ -48,12 +48,13 @@
  *    the same line, the line moves between their CPUs on each operation.
  *    The chance grows with the keys in use over the number of lines, not
  *    with the load factor: at 1,000 keys, 131,072 buckets (the default
- *    reserve's size) gave 2 threads 1.39x one, raw cds_lfht alone 1.5x;
- *    524,288 buckets gave 1.74x.  So a monotonic-clock tracker, the kind
+ *    reserve's size) gave 2 threads 1.40x one, raw cds_lfht alone 1.5x;
+ *    524,288 buckets gave 1.73x.  So a monotonic-clock tracker, the kind
  *    threads share, gets at least SPREAD_BUCKETS (8 MiB); explicit-clock
  *    trackers (trace replay, one thread) keep the compact table, which is
  *    quicker to build.  The bucket array is put on huge pages
- *    (table_hugepages): 1 M keys, 1 thread, went from 2.2 to 2.4 M pairs/s.
+ *    (table_hugepages): 1 M keys, 1 thread, went from 1.78 to 2.05 M
+ *    pairs/s.
  *
  *  - The pool is aligned to 2 MiB chunks, and the first 8 bytes of each
  *    chunk name the tracker; the indices that would overlap them are not
