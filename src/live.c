@@ -919,8 +919,8 @@ int live__set_threshold(struct live *l, enum lt_trk trk, uint64_t ns)
 
 int live__set_timeout(struct live *l, enum lt_trk trk, uint64_t ns)
 {
-	if ((unsigned)trk >= LT_TRK_MAX || !ev_default_timeout_ns[trk])
-		return -EINVAL;
+	if ((unsigned)trk >= LT_TRK_MAX || (!ev_default_timeout_ns[trk] && ns))
+		return -EINVAL; /* 0 (never) is every tracker's timeout; others: syscall, block */
 	l->o.timeout_ns[trk] = ns;
 	return 0;
 }
