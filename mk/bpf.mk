@@ -26,7 +26,7 @@ $(B)/obj/src/trk_sched.o: $(BPF_DIR)/sched.skel.h
 $(B)/obj/src/trk_block.o: $(BPF_DIR)/block.skel.h
 $(B)/obj/src/trk_irq.o: $(BPF_DIR)/irq.skel.h
 $(B)/obj/src/trk_net.o: $(BPF_DIR)/net.skel.h
-$(B)/obj/src/cmd_run.o: $(BPF_DIR)/syscall_names.h
+$(B)/obj/src/evfmt.o: $(BPF_DIR)/syscall_names.h
 
 $(BPF_DIR)/vmlinux.h: | deps
 	@mkdir -p $(dir $@)

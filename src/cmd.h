@@ -12,5 +12,9 @@ struct lt_cmd {
 int cmd_demo(int argc, char **argv);
 int cmd_run(int argc, char **argv);
 int cmd_report(int argc, char **argv);
+int cmd_daemon(int argc, char **argv);
+int cmd_config(int argc, char **argv);
+int cmd_ctl(int argc, char **argv);
+int cmd_top(int argc, char **argv);
 
 #endif

@@ -13,6 +13,10 @@ static const struct lt_cmd cmds[] = {
 	{ "demo", cmd_demo, "pair begin/end events in user space and report the slow ones" },
 	{ "run", cmd_run, "measure kernel latencies live (eBPF) and report the outliers" },
 	{ "report", cmd_report, "analyse LTTng traces (syscalls, sched, irq, io, pairs), offline or live" },
+	{ "top", cmd_top, "a live screen of the worst latencies (kernel trackers or a trace)" },
+	{ "daemon", cmd_daemon, "run the trackers as a service: Prometheus, Graphite, JSON outputs" },
+	{ "ctl", cmd_ctl, "control a running daemon: status, thresholds, enable/disable, reset" },
+	{ "config", cmd_config, "print the daemon's effective configuration and where it came from" },
 };
 
 static void usage(FILE *f)

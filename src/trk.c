@@ -37,6 +37,8 @@ struct trk_set {
 	struct stuck_seen *seen;
 	size_t nr_seen;
 	int blk_inflight_fd;
+	bool loaded[LT_TRK_MAX], on[LT_TRK_MAX];
+	bool attached[MAX_UNITS];
 	struct blk_seen *blk_seen; /* sorted */
 	size_t nr_blk_seen;
 };
@@ -151,11 +153,27 @@ static int map_fd(struct trk_unit *u, const char *name)
 	return bpf_map__fd(bpf_object__find_map_by_name(u->obj, name));
 }
 
+/* The options a unit is opened with: its tracker's own filter when per_trk. */
+static const struct trk_opts *opts_for(struct trk_opts *copy, const struct trk_opts *o, enum lt_trk t)
+{
+	if (!o->per_trk)
+		return o;
+	*copy = *o;
+	copy->f = o->tf[t];
+	return copy;
+}
+
 int trk_set__start(struct trk_set **out, const struct trk_opts *o, char *err, size_t errlen)
 {
+	struct trk_opts oc;
 	struct trk_set *s;
 	int ret = 0;
 
+	if (o->per_trk && o->on[LT_TRK_WAKEUP] && o->on[LT_TRK_OFFCPU] &&
+	    memcmp(&o->tf[LT_TRK_WAKEUP], &o->tf[LT_TRK_OFFCPU], sizeof(o->tf[0]))) {
+		snprintf(err, errlen, "wakeup and offcpu share one BPF object: give them the same filters");
+		return -EINVAL;
+	}
 	verbose = o->verbose;
 	libbpf_set_print(print_fn);
 	*out = NULL;
@@ -179,7 +197,7 @@ int trk_set__start(struct trk_set **out, const struct trk_opts *o, char *err, si
 					 trk_probe_tp_btf("net_dev_start_xmit")));
 
 	if (o->on[LT_TRK_SYSCALL]) {
-		ret = trk_syscall__open(&s->units[s->nr_units], o, s->btf);
+		ret = trk_syscall__open(&s->units[s->nr_units], opts_for(&oc, o, LT_TRK_SYSCALL), s->btf);
 		if (ret) {
 			snprintf(err, errlen, "cannot open the syscall BPF object: %s", strerror(-ret));
 			goto fail;
@@ -187,7 +205,8 @@ int trk_set__start(struct trk_set **out, const struct trk_opts *o, char *err, si
 		s->nr_units++;
 	}
 	if (o->on[LT_TRK_WAKEUP] || o->on[LT_TRK_OFFCPU]) {
-		ret = trk_sched__open(&s->units[s->nr_units], o, s->btf);
+		ret = trk_sched__open(&s->units[s->nr_units],
+				      opts_for(&oc, o, o->on[LT_TRK_WAKEUP] ? LT_TRK_WAKEUP : LT_TRK_OFFCPU), s->btf);
 		if (ret) {
 			snprintf(err, errlen, "cannot open the sched BPF object: %s", strerror(-ret));
 			goto fail;
@@ -195,7 +214,7 @@ int trk_set__start(struct trk_set **out, const struct trk_opts *o, char *err, si
 		s->nr_units++;
 	}
 	if (o->on[LT_TRK_BLOCK]) {
-		ret = trk_block__open(&s->units[s->nr_units], o, s->btf);
+		ret = trk_block__open(&s->units[s->nr_units], opts_for(&oc, o, LT_TRK_BLOCK), s->btf);
 		if (ret) {
 			snprintf(err, errlen, "cannot open the block BPF object: %s", strerror(-ret));
 			goto fail;
@@ -203,7 +222,7 @@ int trk_set__start(struct trk_set **out, const struct trk_opts *o, char *err, si
 		s->nr_units++;
 	}
 	if (o->on[LT_TRK_IRQ]) {
-		ret = trk_irq__open(&s->units[s->nr_units], o, s->btf);
+		ret = trk_irq__open(&s->units[s->nr_units], opts_for(&oc, o, LT_TRK_IRQ), s->btf);
 		if (ret) {
 			snprintf(err, errlen, "cannot open the irq BPF object: %s", strerror(-ret));
 			goto fail;
@@ -211,7 +230,7 @@ int trk_set__start(struct trk_set **out, const struct trk_opts *o, char *err, si
 		s->nr_units++;
 	}
 	if (o->on[LT_TRK_NET]) {
-		ret = trk_net__open(&s->units[s->nr_units], o, s->btf);
+		ret = trk_net__open(&s->units[s->nr_units], opts_for(&oc, o, LT_TRK_NET), s->btf);
 		if (ret) {
 			snprintf(err, errlen, "cannot open the net BPF object: %s", strerror(-ret));
 			goto fail;
@@ -286,7 +305,10 @@ int trk_set__start(struct trk_set **out, const struct trk_opts *o, char *err, si
 				 s->btf ? "tp_btf" : "raw_tp", strerror(-ret));
 			goto fail;
 		}
+		s->attached[i] = true;
 	}
+	for (int t = 0; t < LT_TRK_MAX; t++)
+		s->loaded[t] = s->on[t] = o->on[t];
 	*out = s;
 	return 0;
 fail:
@@ -452,5 +474,50 @@ int trk_set__sweep_block(struct trk_set *s, uint64_t now_ns, uint64_t timeout_ns
 	free(s->blk_seen);
 	s->blk_seen = keep;
 	s->nr_blk_seen = nr_keep;
+	return 0;
+}
+
+/* The unit that holds a tracker's programs. */
+static int unit_of(const struct trk_set *s, enum lt_trk trk)
+{
+	static const char *const unit_name[LT_TRK_MAX] = {
+		[LT_TRK_SYSCALL] = "syscall", [LT_TRK_WAKEUP] = "sched", [LT_TRK_OFFCPU] = "sched",
+		[LT_TRK_BLOCK] = "block", [LT_TRK_IRQ] = "irq", [LT_TRK_NET] = "net",
+	};
+
+	for (int i = 0; i < s->nr_units; i++)
+		if (!strcmp(s->units[i].name, unit_name[trk]))
+			return i;
+	return -1;
+}
+
+bool trk_set__loaded(const struct trk_set *s, enum lt_trk trk)
+{
+	return (unsigned)trk < LT_TRK_MAX && s->loaded[trk];
+}
+
+int trk_set__enable(struct trk_set *s, enum lt_trk trk, bool on)
+{
+	int u = (unsigned)trk < LT_TRK_MAX && s->loaded[trk] ? unit_of(s, trk) : -1;
+	bool want = false;
+
+	if (u < 0)
+		return -ENOENT;
+	s->on[trk] = on;
+	for (int t = 0; t < LT_TRK_MAX; t++)
+		if (s->on[t] && unit_of(s, t) == u)
+			want = true;
+	if (want == s->attached[u])
+		return 0;
+	if (want) {
+		int ret = s->units[u].attach(s->units[u].skel);
+
+		if (ret)
+			return ret < 0 ? ret : -EIO;
+	} else {
+		/* Every bpftool skeleton begins with its struct bpf_object_skeleton *. */
+		bpf_object__detach_skeleton(*(struct bpf_object_skeleton **)s->units[u].skel);
+	}
+	s->attached[u] = want;
 	return 0;
 }

@@ -23,6 +23,11 @@ struct trk_filter {
 
 struct trk_opts {
 	struct trk_filter f;
+	/* per_trk: each tracker's own filter in tf[] (f is ignored).  wakeup
+	 * and offcpu share one BPF object: with both on, tf[LT_TRK_OFFCPU]
+	 * must equal tf[LT_TRK_WAKEUP] (trk_set__start refuses otherwise). */
+	bool per_trk;
+	struct trk_filter tf[LT_TRK_MAX];
 	bool on[LT_TRK_MAX];
 	uint64_t thresh_ns[LT_TRK_MAX];
 	uint32_t ringbuf_bytes; /* ring buffer size, power of 2 >= page (0: 1 MiB) */
@@ -48,6 +53,13 @@ uint32_t trk_set__thresh_map_id(const struct trk_set *s);
 
 /* Change a threshold while running (takes effect at the next end). */
 int trk_set__set_threshold(struct trk_set *s, enum lt_trk trk, uint64_t ns);
+
+/* Measure a loaded tracker or stop measuring it, without reloading: the
+ * BPF object's programs are detached when no tracker that shares it is on
+ * (wakeup and offcpu share one), and attached again.  -ENOENT when the
+ * tracker's programs were not loaded at start. */
+int trk_set__enable(struct trk_set *s, enum lt_trk trk, bool on);
+bool trk_set__loaded(const struct trk_set *s, enum lt_trk trk);
 
 /* Loss counters summed over CPUs, indexed trk * LT_DROP_MAX + kind. */
 int trk_set__drops(const struct trk_set *s, uint64_t out[LT_NR_DROPS]);
