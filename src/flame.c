@@ -269,9 +269,9 @@ static void draw(FILE *f, const struct node *n, int depth, int maxd, double x, d
 	} else if (depth == 1) { /* the process */
 		r = 150 + (int)(h % 40); g = 170 + (int)(h / 40 % 40); b = 215;
 	} else if (is_kernel(n)) {
-		r = 230 + (int)(h % 25); g = 140 + (int)(h / 25 % 60); b = 30 + (int)(h / 1500 % 40);
+		r = 235 + (int)(h % 20); g = 155 + (int)(h / 20 % 55); b = 20 + (int)(h / 1100 % 40);
 	} else {
-		r = 215 + (int)(h % 40); g = 70 + (int)(h / 40 % 90); b = 50 + (int)(h / 3600 % 30);
+		r = 205 + (int)(h % 50); g = 60 + (int)(h / 50 % 55); b = 50 + (int)(h / 2750 % 40);
 	}
 	fmt_value(vb, sizeof(vb), n->v, unit);
 	fprintf(f, "<g class=\"frame\" data-depth=\"%d\" data-value=\"%llu\"><title>", depth,

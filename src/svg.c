@@ -431,7 +431,7 @@ int lat_pics__record(struct lat_pics *p, const char *cls, int64_t t_ns, uint64_t
 		c->colmax[idx] = delay_ns;
 	lt_hist__record_n(c->h, delay_ns, n);
 	c->count += n;
-	if (c->thresh && delay_ns > c->thresh)
+	if (c->thresh && delay_ns > c->thresh && !p->marks_only)
 		c->over += n;
 	if (!p->marks_only)
 		slow_offer(c, t_ns, delay_ns, NULL);
@@ -449,13 +449,22 @@ void lat_pics__mark(struct lat_pics *p, const char *cls, int64_t t_ns, uint64_t 
 {
 	struct pclass *c = class_get(p, cls);
 
-	if (c)
-		slow_offer(c, t_ns, delay_ns, label);
+	if (!c)
+		return;
+	slow_offer(c, t_ns, delay_ns, label);
+	if (p->marks_only && c->thresh && delay_ns > c->thresh)
+		c->over++; /* the outliers are the samples above the threshold */
 }
 
 void lat_pics__marks_only(struct lat_pics *p)
 {
 	p->marks_only = true;
+}
+
+void lat_pics__set_width(struct lat_pics *p, uint64_t ns)
+{
+	if (!p->nall && ns)
+		p->width = ns;
 }
 
 void lat_pics__set_threshold(struct lat_pics *p, const char *cls, uint64_t ns)

@@ -73,6 +73,9 @@ void lat_pics__mark(struct lat_pics *p, const char *cls, int64_t t_ns, uint64_t 
 /* From now on the slowest samples marked are only those given to
  * lat_pics__mark (when records are histogram buckets, not samples). */
 void lat_pics__marks_only(struct lat_pics *p);
+/* Width of a column before any record (default 1 us); it doubles as the
+ * span grows. */
+void lat_pics__set_width(struct lat_pics *p, uint64_t ns);
 /* The class's threshold: a dashed line, and the samples above it counted. */
 void lat_pics__set_threshold(struct lat_pics *p, const char *cls, uint64_t ns);
 
