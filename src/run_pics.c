@@ -346,7 +346,8 @@ void run_pics__tick(struct run_pics *rp, uint64_t now)
 	read_hists(rp, now);
 	/* twice per column, whatever its width now */
 	rp->next_read = now + FIRST_WIDTH_NS / 2 *
-			      (uint64_t)fmax(1, floor((double)(now - rp->start) / (128.0 * FIRST_WIDTH_NS)));
+			      (uint64_t)fmax(1, floor((double)(now - rp->start) /
+						   (LAT_PICS_MAX_COLS / 2.0 * FIRST_WIDTH_NS)));
 }
 
 /* The class an outlier belongs to: same tracker, sub-class and process

@@ -2,8 +2,8 @@
  *
  * Heatmaps: the kernel keeps one histogram per class and no time-stamped
  * samples, so the class histograms (lt_hists) are read at least twice per
- * heatmap column (column width 250 ms, doubling as the run grows past 256
- * columns) and each bucket's increase since the previous read is recorded
+ * heatmap column (column width 250 ms, doubling as the run grows past
+ * LAT_PICS_MAX_COLS columns) and each bucket's increase since the previous read is recorded
  * at the middle of the interval, at its bucket's midpoint (within 1.6 %).
  * The outliers from the ring buffer mark the slowest samples exactly.
  * Reading costs nr_cpus x 9.5 KiB per class per read: only with --svg.

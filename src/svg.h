@@ -46,7 +46,7 @@ char *svg_fmt_dur(char *buf, size_t len, double ns);
 
 /* ---- latency heatmaps ---- */
 
-#define LAT_PICS_MAX_COLS 256   /* columns kept per class: 128..256 shown */
+#define LAT_PICS_MAX_COLS 160   /* columns kept per class: 80..160 shown */
 #define LAT_PICS_SLOWEST  5     /* slowest samples kept per class, marked */
 #define LAT_PICS_NAME_MAX 96
 
