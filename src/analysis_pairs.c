@@ -306,7 +306,7 @@ static void on_pair(const void *key, size_t key_len, uint64_t begin_ns, uint64_t
 	if (p->a->o->windows)
 		an_windows__record(p->a->o->windows, p->spec->name, d, end_ns);
 	if (p->a->o->pics) {
-		char name[80];
+		char name[LAT_PICS_NAME_MAX];
 
 		snprintf(name, sizeof(name), "pair %s", p->spec->name);
 		report_opts__picture(p->a->o, name, end_ns, d);

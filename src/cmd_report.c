@@ -710,6 +710,13 @@ int cmd_report(int argc, char **argv)
 		fprintf(stderr, "latrack report: out of memory\n");
 		goto out;
 	}
+	for (int i = 0; r.o.pics && i < r.nspec; i++) {
+		char name[LAT_PICS_NAME_MAX];
+
+		snprintf(name, sizeof(name), "pair %s", r.spec[i].name);
+		if (r.spec[i].threshold_ns) /* a dashed line, and the count above it */
+			lat_pics__set_threshold(r.o.pics, name, r.spec[i].threshold_ns);
+	}
 	r.st = trace_state__new();
 	if (r.st && (r.want_stats || r.want_top || r.want_windows_sys))
 		r.sys = an_syscalls__new(r.st, &r.o);

@@ -157,12 +157,13 @@ sub irq_model {
 	open(my $save, '>&', \*STDOUT) or die;
 	open(STDOUT, '>', '/dev/null') or die;
 	my $rc = system($latrack, 'report', $ust, '--pair', "$name=lttng_ust_cyg_profile:func_entry..lttng_ust_cyg_profile:func_exit:addr",
-			'--svg', $svg);
+			'--threshold', "$name=1ms", '--svg', $svg);
 	open(STDOUT, '>&', $save) or die;
 	is($rc, 0, 'pair: report --svg exits 0');
 	wellformed($svg, 'pair');
 	my ($c) = classes($svg);
 	ok($c->{"pair f<&>\"'\\x01"}, 'pair name escaped (XML entities, \\x01)') or diag(join ' ', keys %$c);
+	like(scalar `cat '$svg'`, qr/849 samples, .*; 5 above the threshold of 1 ms/, 'pair --threshold: the 5 pairs over 1 ms counted, and drawn');
 	my $err = `'$latrack' report '$cat' --folded /dev/null 2>&1`;
 	ok($? >> 8 == 2 && $err =~ /no stacks|reads none/, 'report --folded: refused, saying traces carry no stacks here');
 	$err = `'$latrack' report '$cat' --svg /nonexistent/dir/x.svg irq 2>&1 >/dev/null`;
