@@ -651,9 +651,18 @@ static void draw_y_axis(FILE *f, const struct geo *g)
 
 static void draw_x_axis(FILE *f, const struct geo *g, int64_t wall_off)
 {
+	static const struct { double s; const char *name; } units[] = {
+		{ 86400, "d" }, { 3600, "h" }, { 60, "min" }, { 1, "s" },
+	};
 	double span = (double)(g->t1 - g->t0);
-	double step = nice_step(span, 6);
-	int dec = step >= 1e9 ? 0 : (int)ceil(-log10(step / 1e9) - 1e-9);
+	/* the unit: the largest that still gives two ticks */
+	size_t u = 0;
+
+	while (u < 3 && span / 1e9 < 2 * units[u].s)
+		u++;
+	double unit = units[u].s * 1e9;
+	double step = nice_step(span / unit, 6) * unit;
+	int dec = step >= unit ? 0 : (int)ceil(-log10(step / unit) - 1e-9);
 	double yb = g->y0 + PH;
 	char b[48];
 
@@ -663,11 +672,11 @@ static void draw_x_axis(FILE *f, const struct geo *g, int64_t wall_off)
 		fprintf(f, "<line x1=\"%.1f\" y1=\"%.1f\" x2=\"%.1f\" y2=\"%.1f\" stroke=\"#444444\"/>\n",
 			x, yb, x, yb + 4);
 		fprintf(f, "<text x=\"%.1f\" y=\"%.1f\" text-anchor=\"middle\">+%.*f</text>\n", x,
-			yb + 16, dec, t / 1e9);
+			yb + 16, dec, t / unit);
 	}
-	fmt_utc(b, sizeof(b), g->t0 + wall_off, false);
-	fprintf(f, "<text x=\"%.1f\" y=\"%.1f\" text-anchor=\"middle\" fill=\"#444444\">time (s) "
-		   "after %s UTC</text>\n", ML + PW / 2, yb + 31, b);
+	fmt_utc(b, sizeof(b), g->t0 + wall_off, span >= 86400e9);
+	fprintf(f, "<text x=\"%.1f\" y=\"%.1f\" text-anchor=\"middle\" fill=\"#444444\">time (%s) "
+		   "after %s UTC</text>\n", ML + PW / 2, yb + 31, units[u].name, b);
 }
 
 static void draw_class(FILE *f, const struct lat_pics *p, const struct pclass *c, int idx,
