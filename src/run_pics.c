@@ -2,10 +2,10 @@
 #include "run_pics.h"
 
 #include <errno.h>
-#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <bpf/bpf.h>
@@ -81,6 +81,14 @@ bool run_pics_opts__any(const struct run_pics_opts *o)
 	return o->svg || o->folded || o->flame;
 }
 
+static uint64_t mono_now(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
+}
+
 static uint64_t key_hash(const struct lt_class_key *k)
 {
 	const unsigned char *p = (const unsigned char *)k;
@@ -152,12 +160,11 @@ static struct kclass *kclass_get(struct run_pics *rp, const struct lt_class_key 
 }
 
 /* Read every class histogram; what each bucket gained since the previous
- * read is recorded at the middle of the interval. */
+ * read is shared among the columns of the interval, in proportion to time. */
 static void read_hists(struct run_pics *rp, uint64_t now)
 {
 	struct lt_class_key key, next;
 	void *prev = NULL;
-	int64_t t = (int64_t)(rp->last_read + (now - rp->last_read) / 2);
 
 	while (!bpf_map_get_next_key(rp->fd, prev, &next)) {
 		struct kclass *c;
@@ -186,7 +193,8 @@ static void read_hists(struct run_pics *rp, uint64_t now)
 			c->prev[b] = rp->sum[b];
 			mid = b == LT_HIST_OVERFLOW ? lt_hist_bucket_low(b)
 						    : lt_hist_bucket_low(b) + lt_hist_bucket_width(b) / 2;
-			lat_pics__record(rp->pics, c->name, t, mid, d);
+			lat_pics__record_span(rp->pics, c->name, (int64_t)rp->last_read, (int64_t)now,
+					      mid, d);
 		}
 	}
 	rp->last_read = now;
@@ -225,7 +233,7 @@ struct run_pics *run_pics__new(struct run_pics_opts *o, const struct evfmt *fmt,
 		lat_pics__set_origin(rp->pics, (int64_t)start_mono);
 		lat_pics__set_width(rp->pics, FIRST_WIDTH_NS);
 		lat_pics__marks_only(rp->pics);
-		rp->next_read = start_mono + FIRST_WIDTH_NS / 2;
+		rp->next_read = start_mono + FIRST_WIDTH_NS;
 	}
 	if ((o->folded || o->flame) && !(rp->fl = flame__new()))
 		goto nomem;
@@ -341,13 +349,18 @@ void run_pics__event(struct run_pics *rp, const struct lt_event *e)
 
 void run_pics__tick(struct run_pics *rp, uint64_t now)
 {
+	uint64_t took, next;
+
 	if (!rp || !rp->pics || now < rp->next_read)
 		return;
 	read_hists(rp, now);
-	/* twice per column, whatever its width now */
-	rp->next_read = now + FIRST_WIDTH_NS / 2 *
-			      (uint64_t)fmax(1, floor((double)(now - rp->start) /
-						   (LAT_PICS_MAX_COLS / 2.0 * FIRST_WIDTH_NS)));
+	/* once per column; less often when reading is costly (many classes):
+	 * at most 5 % of a CPU */
+	took = mono_now() - now;
+	next = lat_pics__width(rp->pics);
+	if (20 * took > next)
+		next = 20 * took;
+	rp->next_read = now + next;
 }
 
 /* The class an outlier belongs to: same tracker, sub-class and process
@@ -389,8 +402,9 @@ int run_pics__finish(struct run_pics *rp, uint64_t now)
 		struct lat_pics_page pg = {
 			.what = what, .where = wh, .t0_ns = (int64_t)rp->start, .t1_ns = (int64_t)now,
 			.wall_offset_ns = rp->fmt->wall_off,
-			.note = "counts read from the kernel histograms twice per column, at bucket "
-				"midpoints; the slowest samples are outliers from the ring buffer",
+			.note = "counts: the kernel histograms' increase between reads (once per "
+				"column or less often), at bucket midpoints; the slowest samples: "
+				"outliers from the ring buffer",
 		};
 
 		read_hists(rp, now);

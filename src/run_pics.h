@@ -1,12 +1,13 @@
 /* Pictures of a `latrack run` (--svg, --folded, --flame), written at exit.
  *
  * Heatmaps: the kernel keeps one histogram per class and no time-stamped
- * samples, so the class histograms (lt_hists) are read at least twice per
- * heatmap column (column width 250 ms, doubling as the run grows past
- * LAT_PICS_MAX_COLS columns) and each bucket's increase since the previous read is recorded
- * at the middle of the interval, at its bucket's midpoint (within 1.6 %).
- * The outliers from the ring buffer mark the slowest samples exactly.
- * Reading costs nr_cpus x 9.5 KiB per class per read: only with --svg.
+ * samples, so the class histograms (lt_hists) are read once per heatmap
+ * column (width 250 ms, doubling as the run grows past LAT_PICS_MAX_COLS
+ * columns), or less often when a read is costly (at most 5 % of a CPU:
+ * nr_cpus x 9.5 KiB per class per read), and each bucket's increase since
+ * the previous read is shared among the columns of that interval, at the
+ * bucket's midpoint (within 1.6 %).  The outliers from the ring buffer mark
+ * the slowest samples exactly.  Nothing is read without --svg.
  *
  * Folded stacks / flame graph: each outlier of the offcpu tracker (the
  * sleeper's kernel stack) and of the syscall tracker with a "blocked in"

@@ -397,6 +397,18 @@ static void slow_offer(struct pclass *c, int64_t t, uint64_t d, const char *labe
 	}
 }
 
+/* The column of time t, after compacting until it fits. */
+static uint64_t col_of(struct lat_pics *p, int64_t t)
+{
+	uint64_t idx = t > p->origin ? (uint64_t)(t - p->origin) / p->width : 0;
+
+	while (idx >= LAT_PICS_MAX_COLS) {
+		compact(p);
+		idx = (uint64_t)(t - p->origin) / p->width;
+	}
+	return idx;
+}
+
 int lat_pics__record(struct lat_pics *p, const char *cls, int64_t t_ns, uint64_t delay_ns,
 		     uint64_t n)
 {
@@ -413,11 +425,7 @@ int lat_pics__record(struct lat_pics *p, const char *cls, int64_t t_ns, uint64_t
 		p->lost += n;
 		return -ENOMEM;
 	}
-	idx = t_ns > p->origin ? (uint64_t)(t_ns - p->origin) / p->width : 0;
-	while (idx >= LAT_PICS_MAX_COLS) {
-		compact(p);
-		idx = (uint64_t)(t_ns - p->origin) / p->width;
-	}
+	idx = col_of(p, t_ns);
 	if (!c->col[idx]) {
 		c->col[idx] = calloc(NROWS, sizeof(uint64_t));
 		if (!c->col[idx]) {
@@ -442,6 +450,43 @@ int lat_pics__record(struct lat_pics *p, const char *cls, int64_t t_ns, uint64_t
 	p->any = true;
 	p->samples += n;
 	return 0;
+}
+
+int lat_pics__record_span(struct lat_pics *p, const char *cls, int64_t t0, int64_t t1,
+			  uint64_t delay_ns, uint64_t n)
+{
+	uint64_t done = 0;
+	int ret = 0;
+
+	if (!p->origin_set)
+		lat_pics__set_origin(p, t0);
+	if (t0 < p->origin)
+		t0 = p->origin;
+	if (t1 <= t0 + 1 || !n)
+		return lat_pics__record(p, cls, t1 > t0 ? t1 - 1 : t0, delay_ns, n);
+	col_of(p, t1 - 1); /* compact first: no column moves below */
+	for (int64_t t = t0; t < t1 && done < n;) {
+		int64_t e = p->origin + (int64_t)((col_of(p, t) + 1) * p->width);
+		uint64_t cum;
+
+		if (e > t1)
+			e = t1;
+		/* n * (e - t0) / (t1 - t0), rounded: the shares add up to n */
+		cum = (uint64_t)(((unsigned __int128)n * (uint64_t)(e - t0) + (uint64_t)(t1 - t0) / 2) /
+				 (uint64_t)(t1 - t0));
+		if (e == t1)
+			cum = n;
+		if (cum > done && lat_pics__record(p, cls, t + (e - t) / 2, delay_ns, cum - done))
+			ret = -ENOMEM;
+		done = cum > done ? cum : done;
+		t = e;
+	}
+	return ret;
+}
+
+uint64_t lat_pics__width(const struct lat_pics *p)
+{
+	return p->width;
 }
 
 void lat_pics__mark(struct lat_pics *p, const char *cls, int64_t t_ns, uint64_t delay_ns,
@@ -595,6 +640,20 @@ static void fmt_utc(char *buf, size_t len, int64_t ns, bool date)
 	size_t l = strlen(buf);
 
 	snprintf(buf + l, len - l, ".%03lld", (long long)(ns % 1000000000) / 1000000);
+}
+
+/* 1, 10, 100, 1k, 10k, 100k, 1M... (powers of ten) */
+static char *fmt_count(char *buf, size_t len, double d)
+{
+	static const char *const sfx[] = { "", "k", "M", "G", "T", "P" };
+	int k = 0;
+
+	while (d >= 1000 && k < 5) {
+		d /= 1000;
+		k++;
+	}
+	snprintf(buf, len, "%.0f%s", d, sfx[k]);
+	return buf;
 }
 
 struct geo {
@@ -822,12 +881,16 @@ static void draw_class(FILE *f, const struct lat_pics *p, const struct pclass *c
 			100.0 * (double)rows[r] / (double)c->count);
 	}
 	fputs("</g>\n", f);
-	for (double d = 1; d <= (double)rmax; d *= 10) {
+	for (double d = 1, lastx = -1e9; d <= (double)rmax; d *= 10) {
 		double x = HX + log10(1 + d) / lrmax * HW;
 
-		fprintf(f, "<line x1=\"%.1f\" y1=\"%.1f\" x2=\"%.1f\" y2=\"%.1f\" stroke=\"#444444\"/>"
-			   "<text x=\"%.1f\" y=\"%.1f\" text-anchor=\"middle\" font-size=\"10\">%.0f</text>\n",
-			x, g.y0 + PH, x, g.y0 + PH + 4, x, g.y0 + PH + 15, d);
+		fprintf(f, "<line x1=\"%.1f\" y1=\"%.1f\" x2=\"%.1f\" y2=\"%.1f\" stroke=\"#444444\"/>\n",
+			x, g.y0 + PH, x, g.y0 + PH + 4);
+		if (x - lastx < 24)
+			continue; /* no room for its label */
+		fprintf(f, "<text x=\"%.1f\" y=\"%.1f\" text-anchor=\"middle\" font-size=\"10\">%s</text>\n",
+			x, g.y0 + PH + 15, fmt_count(b1, sizeof(b1), d));
+		lastx = x;
 	}
 	fprintf(f, "<text x=\"%.1f\" y=\"%.1f\" text-anchor=\"middle\" fill=\"#444444\">samples "
 		   "(log scale)</text>\n", HX + HW / 2, g.y0 + PH + 31);
@@ -875,9 +938,8 @@ static void draw_class(FILE *f, const struct lat_pics *p, const struct pclass *c
 
 		if (y < g.y0 + 14)
 			continue; /* too close to the max's label */
-
-		fprintf(f, "<text x=\"%.1f\" y=\"%.2f\" dominant-baseline=\"middle\" font-size=\"10\">%.0f"
-			   "</text>\n", CBX + 18, y, d);
+		fprintf(f, "<text x=\"%.1f\" y=\"%.2f\" dominant-baseline=\"middle\" font-size=\"10\">%s"
+			   "</text>\n", CBX + 18, y, fmt_count(b1, sizeof(b1), d));
 	}
 	fprintf(f, "<text x=\"%.1f\" y=\"%.2f\" dominant-baseline=\"middle\" font-size=\"10\">%llu"
 		   "</text>\n", CBX + 18, g.y0 + 4, (unsigned long long)cmax);

@@ -65,6 +65,13 @@ void lat_pics__set_origin(struct lat_pics *p, int64_t t_ns);
  * sample is then counted in lat_pics__lost). */
 int lat_pics__record(struct lat_pics *p, const char *cls, int64_t t_ns, uint64_t delay_ns,
 		     uint64_t n);
+/* n samples that ended somewhere in [t0, t1) (e.g. a histogram's increase
+ * between two reads): shared among the columns of that span in proportion
+ * to their overlap, the shares adding up to n. */
+int lat_pics__record_span(struct lat_pics *p, const char *cls, int64_t t0, int64_t t1,
+			  uint64_t delay_ns, uint64_t n);
+/* The column width now (it doubles as the span grows). */
+uint64_t lat_pics__width(const struct lat_pics *p);
 /* A sample that is already counted (e.g. by lat_pics__record from a
  * histogram) but deserves a mark of its own: offers it to the class's
  * slowest samples, with a label for its tooltip (escaped on output). */

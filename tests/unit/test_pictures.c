@@ -110,6 +110,30 @@ int main(void)
 		lat_pics__destroy(p);
 	}
 
+	/* spread over a span: shares add up, in every column of the span */
+	{
+		struct lat_pics *p = lat_pics__new();
+		uint64_t sum = 0;
+		int cols = 0;
+
+		lat_pics__set_origin(p, 0);
+		lat_pics__set_width(p, 1000);
+		lat_pics__record(p, "x", 0, 50, 1);
+		lat_pics__record_span(p, "x", 250, 10250, 50, 1001); /* columns 0..10 */
+		lat_pics__record_span(p, "x", 400000, 400001, 50, 7);  /* forces doublings */
+		for (size_t k = 0; k < p->nall; k++)
+			for (int i = 0; i < LAT_PICS_MAX_COLS; i++)
+				if (p->all[k]->col[i]) {
+					cols++;
+					for (int r = 0; r < NROWS; r++)
+						sum += p->all[k]->col[i][r];
+				}
+		is_u64(sum, 1009, "record_span: the shares add up");
+		is_u64(lat_pics__width(p), 4000, "width doubled twice (400 us in 160 columns)");
+		ok(cols >= 3, "the span's samples are in each of its columns (%d)", cols);
+		lat_pics__destroy(p);
+	}
+
 	/* folded stacks */
 	{
 		struct flame *fl = flame__new();
