@@ -16,7 +16,7 @@
 #include "flame.h"
 
 #define FIRST_WIDTH_NS 250000000ull /* heatmap column at start: 250 ms */
-#define MAX_MARKS      65536        /* outliers kept to mark (the slowest win) */
+#define MAX_MARKS      16384        /* outliers kept to mark (a min-heap: the slowest stay) */
 
 /* One kernel class: its bucket counts at the previous read. */
 struct kclass {
@@ -29,7 +29,7 @@ struct kclass {
 struct mark {
 	uint32_t trk, sub, pid;
 	uint64_t end, delay;
-	char label[64];
+	char label[48];
 };
 
 struct run_pics {
@@ -322,28 +322,36 @@ void run_pics__event(struct run_pics *rp, const struct lt_event *e)
 		       (e->trk == LT_TRK_SYSCALL && (e->flags & LT_EV_KSTACK_BLOCKED))))
 		add_stack(rp, e);
 	if (rp->pics) {
-		struct mark *m;
+		struct mark m = { .trk = e->trk, .sub = e->sub, .pid = e->pid, .end = e->end_ns,
+				  .delay = e->delay_ns };
+		size_t i;
 
-		if (rp->nmarks < MAX_MARKS) {
-			m = &rp->marks[rp->nmarks++];
-		} else { /* full: replace the fastest kept if this one is slower */
-			size_t lo = 0;
-
-			for (size_t i = 1; i < rp->nmarks; i++)
-				if (rp->marks[i].delay < rp->marks[lo].delay)
-					lo = i;
-			rp->marks_dropped++;
-			if (rp->marks[lo].delay >= e->delay_ns)
-				return;
-			m = &rp->marks[lo];
-		}
-		m->trk = e->trk;
-		m->sub = e->sub;
-		m->pid = e->pid;
-		m->end = e->end_ns;
-		m->delay = e->delay_ns;
-		snprintf(m->label, sizeof(m->label), "pid %u tid %u %.*s", e->pid, e->tid, LT_COMM_LEN,
+		snprintf(m.label, sizeof(m.label), "pid %u tid %u %.*s", e->pid, e->tid, LT_COMM_LEN,
 			 e->comm);
+		/* a min-heap on the delay: when full, a slower outlier replaces
+		 * the fastest kept */
+		if (rp->nmarks < MAX_MARKS) {
+			for (i = rp->nmarks++; i && rp->marks[(i - 1) / 2].delay > m.delay; i = (i - 1) / 2)
+				rp->marks[i] = rp->marks[(i - 1) / 2];
+			rp->marks[i] = m;
+			return;
+		}
+		rp->marks_dropped++;
+		if (rp->marks[0].delay >= m.delay)
+			return;
+		for (i = 0;;) {
+			size_t c = 2 * i + 1;
+
+			if (c >= rp->nmarks)
+				break;
+			if (c + 1 < rp->nmarks && rp->marks[c + 1].delay < rp->marks[c].delay)
+				c++;
+			if (rp->marks[c].delay >= m.delay)
+				break;
+			rp->marks[i] = rp->marks[c];
+			i = c;
+		}
+		rp->marks[i] = m;
 	}
 }
 
@@ -364,17 +372,27 @@ void run_pics__tick(struct run_pics *rp, uint64_t now)
 }
 
 /* The class an outlier belongs to: same tracker, sub-class and process
- * (the class's comm is the process leader's; the outlier's the thread's). */
-static const char *mark_class(struct run_pics *rp, const struct mark *m)
+ * (the class's comm is the process leader's, the outlier's the thread's);
+ * irq classes are not per process. */
+static int cmp_class(const void *a, const void *b)
 {
-	for (size_t i = 0; i < rp->cap; i++) {
-		const struct kclass *c = &rp->tab[i];
+	const struct lt_class_key *x = &(*(struct kclass *const *)a)->k;
+	const struct lt_class_key *y = &(*(struct kclass *const *)b)->k;
+	uint32_t tx = x->trk == LT_TRK_IRQ ? 0 : x->tgid, ty = y->trk == LT_TRK_IRQ ? 0 : y->tgid;
 
-		if (c->used && c->k.trk == m->trk && c->k.sub == m->sub &&
-		    (c->k.tgid == m->pid || m->trk == LT_TRK_IRQ))
-			return c->name;
-	}
-	return NULL;
+	if (x->trk != y->trk)
+		return x->trk < y->trk ? -1 : 1;
+	if (x->sub != y->sub)
+		return x->sub < y->sub ? -1 : 1;
+	return tx < ty ? -1 : tx > ty;
+}
+
+static const char *mark_class(struct kclass **sorted, size_t n, const struct mark *m)
+{
+	struct kclass probe = { .k = { .trk = m->trk, .sub = m->sub, .tgid = m->pid } }, *pp = &probe;
+	struct kclass **c = n ? bsearch(&pp, sorted, n, sizeof(*sorted), cmp_class) : NULL;
+
+	return c ? (*c)->name : NULL;
 }
 
 static void where(char *buf, size_t len)
@@ -407,17 +425,24 @@ int run_pics__finish(struct run_pics *rp, uint64_t now)
 				"outliers from the ring buffer",
 		};
 
+		struct kclass **sorted = malloc((rp->n + 1) * sizeof(*sorted));
+		size_t ns = 0;
+
 		read_hists(rp, now);
-		if (rp->marks_dropped)
-			fprintf(stderr, "latrack run: --svg: %llu outliers not marked (kept the "
-					"%d slowest)\n", (unsigned long long)rp->marks_dropped, MAX_MARKS);
-		for (size_t i = 0; i < rp->nmarks; i++) {
-			const char *cls = mark_class(rp, &rp->marks[i]);
+		for (size_t i = 0; sorted && i < rp->cap; i++)
+			if (rp->tab[i].used)
+				sorted[ns++] = &rp->tab[i];
+		if (sorted)
+			qsort(sorted, ns, sizeof(*sorted), cmp_class);
+		/* marks_dropped: only the slowest few per class are drawn anyway */
+		for (size_t i = 0; sorted && i < rp->nmarks; i++) {
+			const char *cls = mark_class(sorted, ns, &rp->marks[i]);
 
 			if (cls)
 				lat_pics__mark(rp->pics, cls, (int64_t)rp->marks[i].end,
 					       rp->marks[i].delay, rp->marks[i].label);
 		}
+		free(sorted);
 		if (lat_pics__write(rp->pics, rp->o->svg, &rp->o->sel, &pg, err, sizeof(err))) {
 			fprintf(stderr, "latrack run: --svg: %s\n", err);
 			ret = -1;
