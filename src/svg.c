@@ -548,6 +548,10 @@ int lat_pics_sel__parse_classes(struct lat_pics_sel *s, const char *arg)
 		size_t len = strcspn(q, ",");
 		char **nn;
 
+		/* a comma followed by a digit is part of the name ("disk 8,16") */
+		while (q[len] == ',' && q[len + 1] >= '0' && q[len + 1] <= '9')
+			len += 1 + strcspn(q + len + 1, ",");
+
 		if (len && (nn = realloc(s->names, (size_t)(s->nnames + 1) * sizeof(*nn)))) {
 			s->names = nn;
 			s->names[s->nnames] = strndup(q, len);

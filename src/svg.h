@@ -89,7 +89,8 @@ void lat_pics__set_threshold(struct lat_pics *p, const char *cls, uint64_t ns);
 uint64_t lat_pics__samples(const struct lat_pics *p);
 size_t lat_pics__classes(const struct lat_pics *p);
 
-/* Parse --svg-classes (N, or NAME[,NAME...]) and --svg-sort
+/* Parse --svg-classes (N, or NAME[,NAME...]; a comma followed by a digit
+ * stays in the name, as in "disk 8,16") and --svg-sort
  * (total|count|p99|max).  0 or -EINVAL. */
 struct lat_pics_sel {
 	unsigned top;          /* the N first classes by sort (0: all) */

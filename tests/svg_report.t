@@ -97,6 +97,9 @@ sub irq_model {
 	ok(!@bad, 'irq: heatmap cells and histogram bars sum to the count, per class') or diag(map { "$_: $c->{$_}{cells} $c->{$_}{bars} $c->{$_}{count}" } @bad);
 	my $total = 0;
 	$total += $_ for values %$m;
+	system("'$latrack' report '$cat' irq io --svg '$tmp/dsk.svg' --svg-classes 'disk 8,16,irq 27' >/dev/null");
+	my (undef, $dsk) = classes("$tmp/dsk.svg");
+	is("@$dsk", 'disk 8,16 irq 27', "--svg-classes 'disk 8,16,irq 27': a comma before a digit stays in the name");
 	like($text, qr/\b$total samples\b/, "irq: the heading says $total samples");
 	like($text, qr/trace \Q$cat\E, \d{4}-\d\d-\d\d \d\d:\d\d:\d\d\.\d{3} to/, 'irq: the title says where and when');
 	like($text, qr/latency \(log scale\)/, 'irq: latency axis titled');
