@@ -610,7 +610,7 @@ static int cmp_sortkey(const void *a, const void *b)
 static void colour(double t, char *buf, size_t len)
 {
 	static const double st[5][3] = {
-		{ 254, 217, 118 }, { 253, 141, 60 }, { 240, 59, 32 }, { 189, 0, 38 }, { 74, 0, 40 },
+		{ 252, 196, 64 }, { 248, 128, 40 }, { 225, 52, 30 }, { 165, 0, 38 }, { 70, 0, 40 },
 	};
 	double x = fmin(fmax(t, 0), 1) * 4;
 	int i = (int)x < 4 ? (int)x : 3;
@@ -839,16 +839,21 @@ static void draw_class(FILE *f, const struct lat_pics *p, const struct pclass *c
 		}
 	}
 	fputs("</g>\n", f);
-	/* the maximum of each column */
+	/* the maximum of each column: a thin dash, so that the cell under it
+	 * stays visible */
 	fputs("<g class=\"colmax\" fill=\"#111111\">\n", f);
 	for (int i = 0; i < ncols; i++) {
 		int64_t ct0 = p->origin + (int64_t)p->width * i;
-		double x = (xpos(&g, ct0) + xpos(&g, ct0 + (int64_t)p->width)) / 2;
+		double x0 = xpos(&g, ct0), x1 = xpos(&g, ct0 + (int64_t)p->width);
 
 		if (!c->col[i])
 			continue;
-		fprintf(f, "<circle cx=\"%.2f\" cy=\"%.2f\" r=\"1.7\"><title>max %s at +%.6f s</title>"
-			   "</circle>\n", x, ypos(&g, (double)c->colmax[i]),
+		if (x1 - x0 < 3) { /* at least 3 px wide */
+			x0 = (x0 + x1) / 2 - 1.5;
+			x1 = x0 + 3;
+		}
+		fprintf(f, "<rect x=\"%.2f\" y=\"%.2f\" width=\"%.2f\" height=\"1.2\"><title>max %s at "
+			   "+%.6f s</title></rect>\n", x0, ypos(&g, (double)c->colmax[i]) - 0.6, x1 - x0,
 			svg_fmt_dur(b1, sizeof(b1), (double)c->colmax[i]), (double)(ct0 - t0) / 1e9);
 	}
 	fputs("</g>\n", f);
@@ -1046,7 +1051,7 @@ int lat_pics__write(struct lat_pics *p, const char *path, const struct lat_pics_
 			   "<rect x=\"26\" y=\"%.0f\" width=\"10\" height=\"10\" fill=\"%s\"/>"
 			   "<text x=\"40\" y=\"%.0f\">samples per cell (log colour scale); rows: 4 per "
 			   "power of two of latency</text>"
-			   "<circle cx=\"480\" cy=\"%.0f\" r=\"1.7\" fill=\"#111111\"/>"
+			   "<rect x=\"474\" y=\"%.1f\" width=\"9\" height=\"1.2\" fill=\"#111111\"/>"
 			   "<text x=\"486\" y=\"%.0f\">max of a column</text>"
 			   "<circle cx=\"600\" cy=\"%.0f\" r=\"5\" fill=\"none\" stroke=\"#0050d0\" "
 			   "stroke-width=\"1.6\"/><text x=\"609\" y=\"%.0f\">slowest samples</text>"
@@ -1055,7 +1060,7 @@ int lat_pics__write(struct lat_pics *p, const char *path, const struct lat_pics_
 			   "threshold</text>"
 			   "<line x1=\"815\" y1=\"%.0f\" x2=\"841\" y2=\"%.0f\" stroke=\"#2a9d2a\"/>"
 			   "<text x=\"845\" y=\"%.0f\">p50, p99, max</text></g>\n",
-			y - 9, c0, y - 9, c1, y, y - 4, y, y - 4, y, y - 4, y - 4, y, y - 4, y - 4, y);
+			y - 9, c0, y - 9, c1, y, y - 4.6, y, y - 4, y, y - 4, y - 4, y, y - 4, y - 4, y);
 	}
 	if (!nshow) {
 		fprintf(f, "<text x=\"16\" y=\"%.0f\" font-size=\"14\">No latency samples%s.</text>\n",
