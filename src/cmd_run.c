@@ -732,7 +732,12 @@ int cmd_run(int argc, char **argv)
 			break;
 		fflush(stdout);
 	}
-	/* What is already in the ring buffer is reported too. */
+	/* What is already in the ring buffer is reported too.  Detach first:
+	 * with -m 0 and no filter, our own syscalls while consuming would
+	 * feed it for ever.  The maps stay for the summary. */
+	for (int t = 0; t < LT_TRK_MAX; t++)
+		if (trk_set__loaded(r.set, t))
+			trk_set__enable(r.set, t, false);
 	stop = 0;
 	r.deadline_ns = 0;
 	ring_buffer__consume(rb);
