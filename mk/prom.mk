@@ -1,0 +1,19 @@
+# The Prometheus output (src/out_prometheus.c): its test program,
+# build/tests/prom_render, linked with the program's objects (but main.o)
+# through an archive, so that it pulls only what it uses (evfmt.o for the
+# tracker and loss names), liblatrack and libmicrohttpd.
+# tests/prom_render.t runs it; tests/prom_load.t runs its `serve` mode.
+
+PROM_PROG_OBJS := $(patsubst %.c,$(B)/obj/%.o,$(filter-out src/main.c,$(wildcard src/*.c)))
+
+$(B)/tests/prom_prog.a: $(PROM_PROG_OBJS)
+	@mkdir -p $(dir $@)
+	$(Q)rm -f $@ && ar rcs $@ $^
+
+$(B)/tests/prom_render: tests/prom/prom_render.c $(B)/tests/prom_prog.a $(B)/liblatrack.a tests/tap.h | deps
+	@mkdir -p $(dir $@)
+	$(if $(Q),@echo "  TEST    $@")
+	$(Q)$(CC) $(CFLAGS_ALL) -Itests -Isrc -Ibpf -I$(B)/bpf -MMD -MP -o $@ $< \
+	  $(B)/tests/prom_prog.a $(B)/liblatrack.a $(PROG_LIBS) $(LIBS_ALL)
+
+CHECK_PREREQS += $(B)/tests/prom_render
