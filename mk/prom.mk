@@ -17,3 +17,17 @@ $(B)/tests/prom_render: tests/prom/prom_render.c $(B)/tests/prom_prog.a $(B)/lib
 	  $(B)/tests/prom_prog.a $(B)/liblatrack.a $(PROG_LIBS) $(LIBS_ALL)
 
 CHECK_PREREQS += $(B)/tests/prom_render
+
+# The same test under ASan/UBSan/LSan (tests/prom_render_asan.t, and the
+# leak check of tests/prom_load.t): only the objects it needs.
+PROM_ASAN_OBJS := $(patsubst %.c,$(B)/asan/obj/%.o,src/out_prometheus.c src/evfmt.c src/ksyms.c src/usyms.c)
+$(PROM_ASAN_OBJS): INCS += -I$(BPF_DIR) -Ibpf
+$(B)/asan/obj/src/evfmt.o: $(BPF_DIR)/syscall_names.h
+
+$(B)/asan/tests/prom_render: tests/prom/prom_render.c $(PROM_ASAN_OBJS) $(B)/asan/liblatrack.a tests/tap.h | deps
+	@mkdir -p $(dir $@)
+	$(if $(Q),@echo "  TEST-SAN $@")
+	$(Q)$(CC) $(CFLAGS_ALL) $(SAN) -Itests -Isrc -Ibpf -I$(B)/bpf -MMD -MP -o $@ $< \
+	  $(PROM_ASAN_OBJS) $(B)/asan/liblatrack.a $(PROG_LIBS) $(LIBS_ALL)
+
+CHECK_PREREQS += $(B)/asan/tests/prom_render

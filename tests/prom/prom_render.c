@@ -740,6 +740,9 @@ static int serve(void)
 		tc_init(&c[i], (enum lt_trk)(i / 100), trk[i / 100], sl[i / 100], sub, "comm", ent);
 		all[i] = &c[i];
 	}
+	for (int i = 0; i < NC; i++)
+		lt_hist__record(c[i].h, rnd_latency());
+	snap(s, all, NC, &sn); /* the first body before the port is known */
 	printf("port %d\n", port_of(s));
 	fflush(stdout);
 	while (!stop) {
