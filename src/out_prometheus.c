@@ -608,17 +608,32 @@ static bool per_tracker_s(struct body *b, const char *name, const char *help, co
 	return ok;
 }
 
+static bool put_u64(struct body *b, uint64_t v)
+{
+	char buf[24], *e = buf + sizeof(buf), *c = e;
+
+	do
+		*--c = (char)('0' + v % 10);
+	while (v /= 10);
+	return put(b, c, (size_t)(e - c));
+}
+
+/* The hot loop of a render (one line per series and edge): no printf. */
 static bool render_hist(struct prom *p, struct body *b, const char *trk, const struct series *s)
 {
+	size_t tl = strlen(trk), ll = strlen(s->labels);
 	char sum[40];
 	bool ok = true;
 
-	for (uint32_t i = 0; ok && i < p->nr_b; i++)
-		ok = putf(b, "latrack_%s_latency_seconds_bucket{%s,le=\"%s\"} %" PRIu64 "\n", trk,
-			  s->labels, p->le_str[i], s->le[i]);
+	for (uint32_t i = 0; ok && i <= p->nr_b; i++) {
+		const char *le = i < p->nr_b ? p->le_str[i] : "+Inf";
+
+		ok = put(b, "latrack_", 8) && put(b, trk, tl) &&
+		     put(b, "_latency_seconds_bucket{", 24) && put(b, s->labels, ll) &&
+		     put(b, ",le=\"", 5) && puts_(b, le) && put(b, "\"} ", 3) &&
+		     put_u64(b, i < p->nr_b ? s->le[i] : s->count) && put(b, "\n", 1);
+	}
 	return ok &&
-	       putf(b, "latrack_%s_latency_seconds_bucket{%s,le=\"+Inf\"} %" PRIu64 "\n", trk,
-		    s->labels, s->count) &&
 	       putf(b, "latrack_%s_latency_seconds_sum{%s} %s\n", trk, s->labels,
 		    ns_to_s(s->sum, sum, sizeof(sum))) &&
 	       putf(b, "latrack_%s_latency_seconds_count{%s} %" PRIu64 "\n", trk, s->labels,
@@ -744,6 +759,43 @@ static bool render(struct prom *p, struct body *b, const struct live_snapshot *s
 	return ok;
 }
 
+/* One pass over the histogram's buckets.  Each le edge B is a bucket edge,
+ * so a bucket [low, high) lies wholly below B (high <= B) or wholly at or
+ * above it: the values below B are exactly the buckets with high <= B,
+ * which is lt_hist__count_le(h, B) (tests/prom/prom_render.c checks the
+ * result against the recorded values).  25 calls of count_le would scan
+ * the buckets 25 times. */
+struct le_acc {
+	const uint64_t *edge;
+	uint32_t nr, j;
+	uint64_t diff[CFG_MAX_BUCKETS + 1]; /* diff[j]: values in [edge j-1, edge j) */
+};
+
+static int le_bucket(uint64_t low, uint64_t high, uint64_t count, void *ctx)
+{
+	struct le_acc *a = ctx;
+
+	(void)low;
+	while (a->j < a->nr && a->edge[a->j] < high)
+		a->j++;
+	a->diff[a->j] += count; /* j == nr: above every edge, +Inf only */
+	return 0;
+}
+
+static void add_hist(struct prom *p, struct series *s, const struct lt_hist *h)
+{
+	struct le_acc a = { .edge = p->b_ns, .nr = p->nr_b };
+	uint64_t cum = 0;
+
+	lt_hist__foreach_bucket(h, le_bucket, &a);
+	for (uint32_t j = 0; j < p->nr_b; j++) {
+		cum += a.diff[j];
+		s->le[j] += cum;
+	}
+	s->count += cum + a.diff[p->nr_b];
+	s->sum += lt_hist__sum(h);
+}
+
 static void prom_snapshot(struct sink *sk, const struct live_snapshot *sn)
 {
 	struct prom *p = (struct prom *)sk;
@@ -763,14 +815,8 @@ static void prom_snapshot(struct sink *sk, const struct live_snapshot *sn)
 			ok = false;
 			continue;
 		}
-		if (c->cum) {
-			for (uint32_t j = 0; j < p->nr_b; j++) {
-				int64_t n = lt_hist__count_le(c->cum, p->b_ns[j]);
-				s->le[j] += n > 0 ? (uint64_t)n : 0;
-			}
-			s->count += lt_hist__count(c->cum);
-			s->sum += lt_hist__sum(c->cum);
-		}
+		if (c->cum)
+			add_hist(p, s, c->cum);
 		s->outliers += c->outliers;
 		s->stuck += c->stuck;
 	}
