@@ -291,6 +291,13 @@ ok($pq && @$pq == 1 && $pq->[0]{value}[1] > 0.016 && $pq->[0]{value}[1] < 0.034,
    'histogram_quantile(0.5) in the (16.8 ms, 33.5 ms] bucket: ' . ($pq && @$pq ? $pq->[0]{value}[1] : 'none'));
 my $pl = query('latrack_lost_events_total{tracker="syscall"}');
 is(scalar @{ $pl // [] }, 4, 'loss counters scraped: syscall x 4 reasons');
+{
+	open my $m, '>', "$dir/metrics.txt" or die;
+	print $m $http->get($metrics_url)->{content} // '';
+	close $m;
+	my $out = `promtool check metrics < '$dir/metrics.txt' 2>&1`;
+	ok($? == 0, 'promtool check metrics accepts the daemon\'s /metrics') or diag($out);
+}
 
 # --- the end: both stop on SIGTERM ---
 my %rc;
