@@ -89,6 +89,13 @@ sub spawn {
 	$pid{$name} = $p;
 }
 
+# Stop here (not BAIL_OUT: the other test files still run); END cleans up.
+sub give_up {
+	diag(@_);
+	done_testing();
+	exit 1;
+}
+
 sub slurp { my ($f) = @_; open my $fh, '<', $f or return ''; local $/; return <$fh> // '' }
 
 my $http = HTTP::Tiny->new(timeout => 5);
@@ -164,7 +171,7 @@ my $up = wait_for(60, sub {
 	return $r->{success} && $r->{content} =~ /^latrack_tracker_enabled\{tracker="syscall"\} 1$/m;
 });
 ok($up, "daemon serves /metrics on 127.0.0.1:$mport")
-	or BAIL_OUT('daemon does not start: ' . slurp("$dir/daemon.log"));
+	or give_up('daemon does not start: ' . slurp("$dir/daemon.log"));
 like($http->get($metrics_url)->{content}, qr/^latrack_tracker_enabled\{tracker="wakeup"\} 0$/m,
      'daemon: the configuration file is in effect (wakeup disabled)');
 
@@ -195,7 +202,7 @@ sub query {
 
 ok(wait_for(30, sub { $http->get("http://127.0.0.1:$wport/-/ready")->{success} }),
    "prometheus ready on 127.0.0.1:$wport")
-	or BAIL_OUT('prometheus does not start: ' . slurp("$dir/prometheus.log"));
+	or give_up('prometheus does not start: ' . slurp("$dir/prometheus.log"));
 my $target_up = wait_for(30, sub {
 	my $r = query('up{job="latrack"}');
 	return $r && @$r && $r->[0]{value}[1] eq '1';
