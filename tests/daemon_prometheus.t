@@ -164,7 +164,10 @@ listen = 127.0.0.1:$mport
 max_series = 1000
 EOF
 close $cf;
-spawn('daemon', "$dir/daemon.log", "$B/latrack", 'daemon', '-c', "$dir/latrack.conf");
+# (listen and socket on the command line too: never the defaults, which
+# a running daemon may hold)
+spawn('daemon', "$dir/daemon.log", "$B/latrack", 'daemon', '-c', "$dir/latrack.conf",
+      '--set', "prometheus.listen=127.0.0.1:$mport", '--set', "daemon.socket=$dir/ctl.sock");
 my $metrics_url = "http://127.0.0.1:$mport/metrics";
 my $up = wait_for(60, sub {
 	my $r = $http->get($metrics_url);
@@ -173,7 +176,8 @@ my $up = wait_for(60, sub {
 ok($up, "daemon serves /metrics on 127.0.0.1:$mport")
 	or give_up('daemon does not start: ' . slurp("$dir/daemon.log"));
 like($http->get($metrics_url)->{content}, qr/^latrack_tracker_enabled\{tracker="wakeup"\} 0$/m,
-     'daemon: the configuration file is in effect (wakeup disabled)');
+     'daemon: the configuration file is in effect (wakeup disabled)')
+	or give_up("the daemon ignored $dir/latrack.conf (a build without src/config.c?)");
 
 # --- Prometheus ---
 open my $pf, '>', "$dir/prometheus.yml" or die;
