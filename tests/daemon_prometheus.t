@@ -175,8 +175,8 @@ my $up = wait_for(60, sub {
 });
 ok($up, "daemon serves /metrics on 127.0.0.1:$mport")
 	or give_up('daemon does not start: ' . slurp("$dir/daemon.log"));
-like($http->get($metrics_url)->{content}, qr/^latrack_tracker_enabled\{tracker="wakeup"\} 0$/m,
-     'daemon: the configuration file is in effect (wakeup disabled)')
+ok(($http->get($metrics_url)->{content} // '') =~ /^latrack_tracker_enabled\{tracker="wakeup"\} 0$/m,
+   'daemon: the configuration file is in effect (wakeup disabled)')
 	or give_up("the daemon ignored $dir/latrack.conf (a build without src/config.c?)");
 
 # --- Prometheus ---
