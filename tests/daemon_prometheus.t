@@ -310,6 +310,14 @@ is(scalar @{ $pl // [] }, 4, 'loss counters scraped: syscall x 4 reasons');
 	ok($? == 0, 'promtool check metrics accepts the daemon\'s /metrics') or diag($out);
 }
 
+# The exporter's status line in `latrack ctl status`.
+{
+	my $st = `'$B/latrack' ctl -s '$dir/ctl.sock' status 2>&1`;
+	my ($line) = $st =~ /^(prometheus: .*)$/m;
+	ok($line && $line =~ /^prometheus: listening on 127\.0\.0\.1:$mport, (\d+) scrapes, (\d+) series, 0 folded, errors 0\b/
+	   && $1 >= 3 && $2 >= 1, 'ctl status: ' . ($line // 'no prometheus line')) or diag($st);
+}
+
 # --- the end: both stop on SIGTERM ---
 my %rc;
 for my $name ('daemon', 'prometheus') {
