@@ -49,8 +49,8 @@
 #define DEFAULT_SERIES 200
 #define MAX_CONNS      256 /* connections at once; beyond, refused */
 #define CONN_TIMEOUT_S 30
-#define SUB_LEN        48
-#define ENT_LEN        (LT_COMM_LEN + 16)
+#define SUB_LEN        sizeof(((struct live_class *)0)->sub)
+#define ENT_LEN        sizeof(((struct live_class *)0)->ent)
 #define FOLD_NAME      "other"
 
 /* One rendered /metrics body; refs counts the current pointer and every
@@ -352,8 +352,8 @@ static struct series *series_new(struct prom *p, uint32_t h, uint8_t trk, const 
 	s->hash = h;
 	s->trk = trk;
 	s->state = (uint8_t)st;
-	snprintf(s->sub, sizeof(s->sub), "%.*s", SUB_LEN - 1, sub);
-	snprintf(s->ent, sizeof(s->ent), "%.*s", ENT_LEN - 1, ent);
+	snprintf(s->sub, sizeof(s->sub), "%.*s", (int)SUB_LEN - 1, sub);
+	snprintf(s->ent, sizeof(s->ent), "%.*s", (int)ENT_LEN - 1, ent);
 	if (st != S_FOLDED) {
 		s->labels = make_labels(sub_label, sub, ent_label, ent);
 		s->le = calloc(p->nr_b ? p->nr_b : 1, sizeof(*s->le));
