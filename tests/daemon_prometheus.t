@@ -43,6 +43,10 @@ my $COMM = 'lt\"p\\\\x5cx\\\\xff';             # as written in /metrics and Prom
 
 my $dir = tempdir('latrack-prom-XXXXXX', TMPDIR => 1, CLEANUP => 1);
 my (%pid, $w);
+# A signal (Ctrl-C, prove killed) exits through END too; a closed output
+# pipe does not stop the test half-way.
+$SIG{PIPE} = 'IGNORE';
+$SIG{$_} = sub { $SIG{INT} = $SIG{TERM} = $SIG{HUP} = 'IGNORE'; exit 1 } for qw(INT TERM HUP);
 END {
 	my $rc = $?;
 	kill 'KILL', $w->{pid} if $w && $w->{pid} && !defined $w->{status};
