@@ -37,7 +37,11 @@ if (!-x "$B/tests/prom_render") {
 
 my ($spid, $srv, $port);
 my @kids;
+$SIG{PIPE} = 'IGNORE';
+$SIG{$_} = sub { $SIG{INT} = $SIG{TERM} = $SIG{HUP} = 'IGNORE'; exit 1 } for qw(INT TERM HUP);
+my $parent = $$;
 END {
+	return if $$ != $parent; # a scraper's _exit skips END; a die in one must not kill the others
 	kill 'KILL', @kids if @kids;
 	kill 'TERM', $spid if $spid && kill(0, $spid);
 }
