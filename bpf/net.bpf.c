@@ -46,7 +46,14 @@ char LICENSE[] SEC("license") = "GPL";
 #define NET_AF_INET     2
 #define NET_AF_INET6    10
 #define NET_IPPROTO_UDP 17
+#define NET_IPPROTO_TCP 6
 #define NET_TCP_CLOSE   7
+#define NET_TCP_LISTEN  10
+#define NET_RCV_SHUTDOWN 1
+#define NET_TCP_RING    32
+/* A FIFO whose ranges span more than this is not this connection's (a
+ * missed close): start again. */
+#define NET_TCP_SANE    (1u << 30)
 #define NET_MSG_PEEK     0x2
 #define NET_MSG_ERRQUEUE 0x2000
 /* A per-CPU arrival older than this at sk_data_ready was not this
@@ -99,6 +106,36 @@ struct {
 	__type(value, struct net_fifo);
 } net_fifo_zero SEC(".maps");
 
+/* TCP: ranges of the byte stream, in sequence numbers, each with the
+ * arrival of the segment that made it readable (in order). */
+struct net_tcp {
+	__u64 ts[NET_TCP_RING];       /* arrival; 0: unknown (queued from the backlog) */
+	__u32 end[NET_TCP_RING];      /* sequence number after the range's last byte */
+	__u32 stack_ns[NET_TCP_RING]; /* arrival -> queued to the socket */
+	__u32 ifindex[NET_TCP_RING];
+	__u32 head, tail;  /* pop at head, push at tail (free-running) */
+	__u32 base;        /* first byte of the head range: bytes before it were
+			    * read, or queued with no known arrival */
+	__u32 end_seq;     /* after the last byte accounted for */
+	__u32 unk;         /* the ring was full: [end of the ring, end_seq) have no time */
+	__u32 pad;
+	char dev[LT_COMM_LEN]; /* device of the last range pushed */
+};
+
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, 8192);
+	__type(key, __u64); /* struct sock * */
+	__type(value, struct net_tcp);
+} net_tcp SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, struct net_tcp);
+} net_tcp_zero SEC(".maps");
+
 struct net_tx {
 	__u64 ts;
 	__u32 ifindex;
@@ -147,6 +184,14 @@ static __always_inline bool is_udp(const struct sock *sk)
 	       BPF_CORE_READ(sk, sk_protocol) == NET_IPPROTO_UDP;
 }
 
+static __always_inline bool is_tcp(const struct sock *sk)
+{
+	__u16 fam = BPF_CORE_READ(sk, __sk_common.skc_family);
+
+	return (fam == NET_AF_INET || fam == NET_AF_INET6) &&
+	       BPF_CORE_READ(sk, sk_protocol) == NET_IPPROTO_TCP;
+}
+
 /* Device classes (rx stack, tx, drops): no measured task. */
 static __always_inline void dev_sample(__u32 kind, __u32 n, const char *dev, __u64 delay)
 {
@@ -171,6 +216,8 @@ static __always_inline void on_receive(struct sk_buff *skb)
 	BPF_CORE_READ_STR_INTO(&c->dev, dev, name);
 }
 
+static __always_inline void on_tcp_ready(const struct sock *sk, struct net_cpu *c, __u64 now);
+
 static __always_inline void on_data_ready(const struct sock *sk)
 {
 	__u64 key = (__u64)sk, now, ino;
@@ -178,10 +225,14 @@ static __always_inline void on_data_ready(const struct sock *sk)
 	struct net_cpu *c;
 	struct net_fifo *f;
 
-	if (!is_udp(sk))
-		return;
 	c = bpf_map_lookup_elem(&net_cpu, &zero);
 	now = bpf_ktime_get_ns();
+	if (is_tcp(sk)) {
+		on_tcp_ready(sk, c, now);
+		return;
+	}
+	if (!is_udp(sk))
+		return;
 	if (!c || !c->ts || c->ts > now || now - c->ts > NET_STALE_NS)
 		return;
 	if (!filtered())
@@ -228,17 +279,53 @@ static __always_inline void on_data_ready(const struct sock *sk)
 	f->tail++;
 }
 
-static __always_inline void on_recv(struct sock *sk, int ret, int flags)
+/* One rx delivery sample: the reader (current) took data that arrived at
+ * ts on ifindex (dev: its name, for the outlier). */
+static __always_inline void rx_sample(struct sock *sk, struct task_struct *t, __u64 ts,
+				      __u64 stack_ns, __u32 ifindex, const char *dev, int ret)
+{
+	struct lt_class_key ck = {};
+	struct lt_event *e;
+	__u64 now, delay;
+
+	if (!lt_task_match(t))
+		return;
+	now = bpf_ktime_get_ns();
+	if (ts > now)
+		return;
+	delay = now - ts;
+	ck.trk = LT_TRK_NET;
+	ck.sub = LT_NET_SUB(LT_NET_RX_DELIVERED, ifindex);
+	lt_class_proc(&ck, t);
+	lt_hist_add(&ck, delay);
+	if (delay <= lt_threshold(LT_TRK_NET))
+		return;
+	e = lt_event_reserve(LT_TRK_NET);
+	if (!e)
+		return;
+	e->begin_ns = ts;
+	e->end_ns = now;
+	e->delay_ns = delay;
+	lt_event_task(e, t); /* the reader */
+	e->sub = LT_NET_SUB(LT_NET_RX_DELIVERED, ifindex);
+	e->ret = ret;
+	e->bytes = ret;
+	e->dev = ifindex;
+	e->queue_ns = stack_ns;
+	e->sector = BPF_CORE_READ(sk, sk_protocol);
+	__builtin_memcpy(e->disk, dev, LT_COMM_LEN);
+	e->disk[LT_COMM_LEN] = 0;
+	bpf_ringbuf_submit(e, 0);
+}
+
+static __always_inline void on_udp_recv(struct sock *sk, int ret)
 {
 	struct task_struct *t = (struct task_struct *)bpf_get_current_task();
-	__u64 key = (__u64)sk, now, ts, stack_ns, delay;
+	__u64 key = (__u64)sk, ts, stack_ns;
 	struct lt_class_key k = {};
 	struct net_fifo *f;
-	struct lt_event *e;
 	__u32 i, ifindex;
 
-	if (ret < 0 || (flags & (NET_MSG_PEEK | NET_MSG_ERRQUEUE)))
-		return;
 	f = bpf_map_lookup_elem(&net_fifo, &key);
 	if (!f) {
 		/* Nothing pushed: not followed, or a datagram that arrived
@@ -270,46 +357,204 @@ static __always_inline void on_recv(struct sock *sk, int ret, int flags)
 	if (f->head == f->tail && !f->unknown && !f->debt)
 		bpf_map_delete_elem(&net_fifo, &key);
 
-	if (!lt_task_match(t))
-		return;
-	now = bpf_ktime_get_ns();
-	if (ts > now)
-		return;
-	delay = now - ts;
-	{
-		struct lt_class_key ck = {};
+	rx_sample(sk, t, ts, stack_ns, ifindex, k.comm, ret);
+}
 
-		ck.trk = LT_TRK_NET;
-		ck.sub = LT_NET_SUB(LT_NET_RX_DELIVERED, ifindex);
-		lt_class_proc(&ck, t);
-		lt_hist_add(&ck, delay);
+/* ---- TCP: byte accounting by sequence number ---- */
+
+static __always_inline bool seq_before(__u32 a, __u32 b)
+{
+	return (__s32)(a - b) < 0;
+}
+
+/* End of the data readable in order: rcv_nxt, less the FIN's sequence
+ * number once a FIN was received (it takes one, carries no byte). */
+static __always_inline __u32 tcp_data_end(const struct sock *sk)
+{
+	const struct tcp_sock *tp = (const void *)sk;
+	__u32 rcv_nxt = BPF_CORE_READ(tp, rcv_nxt);
+	__u64 done = 1ull << bpf_core_enum_value(enum sock_flags, SOCK_DONE);
+
+	if ((BPF_CORE_READ(sk, sk_shutdown) & NET_RCV_SHUTDOWN) &&
+	    (BPF_CORE_READ(sk, __sk_common.skc_flags) & done))
+		return rcv_nxt - 1;
+	return rcv_nxt;
+}
+
+/* A new FIFO: where the bytes of the segment just queued start.  Unread
+ * bytes before them (queued before latrack started, or when no
+ * sk_data_ready came) have no arrival time.  The segment is the tail of
+ * the receive queue; when the kernel merged it into the previous unread
+ * skb (tcp_try_coalesce), that skb's older bytes count as arriving now. */
+static __always_inline __u32 tcp_split(const struct sock *sk, __u32 end)
+{
+	const struct tcp_sock *tp = (const void *)sk;
+	__u32 copied = BPF_CORE_READ(tp, copied_seq), seq;
+	struct sk_buff *tail;
+
+	if (!BPF_CORE_READ(sk, sk_receive_queue.qlen))
+		return end;
+	tail = BPF_CORE_READ(sk, sk_receive_queue.prev);
+	if (!tail || bpf_core_read(&seq, sizeof(seq), &tail->cb)) /* TCP_SKB_CB(tail)->seq */
+		return end;
+	if (seq_before(seq, copied))
+		return copied;
+	if (seq_before(end, seq))
+		return end;
+	return seq;
+}
+
+/* sk_data_ready on a TCP socket: the bytes that became readable in order
+ * since the last push arrived with the packet this CPU is processing. */
+static __always_inline void on_tcp_ready(const struct sock *sk, struct net_cpu *c, __u64 now)
+{
+	__u64 key = (__u64)sk, ts = 0;
+	__u32 zero = 0, end, i;
+	struct net_tcp *f;
+
+	if (BPF_CORE_READ(sk, __sk_common.skc_state) == NET_TCP_LISTEN)
+		return; /* a connection to accept, not data */
+	/* kTLS, MPTCP subflows...: the reader's recv() does not count the
+	 * bytes of this stream */
+	if (BPF_CORE_READ((const struct inet_connection_sock *)sk, icsk_ulp_ops))
+		return;
+	/* In softirq, the socket is not owned by a task.  When it is, this
+	 * is release_sock() processing segments queued to the backlog while
+	 * a task held the socket: the CPU's arrival is another packet's. */
+	if (c && c->ts && c->ts <= now && now - c->ts <= NET_STALE_NS &&
+	    !BPF_CORE_READ(sk, sk_lock.owned))
+		ts = c->ts;
+	end = tcp_data_end(sk);
+
+	f = bpf_map_lookup_elem(&net_tcp, &key);
+	if (!f) {
+		struct net_tcp *z;
+
+		if (!ts)
+			return; /* nothing to time */
+		z = bpf_map_lookup_elem(&net_tcp_zero, &zero);
+		if (!z)
+			return;
+		if (bpf_map_update_elem(&net_tcp, &key, z, BPF_NOEXIST) &&
+		    !bpf_map_lookup_elem(&net_tcp, &key)) {
+			lt_drop(LT_TRK_NET, LT_DROP_INFLIGHT);
+			return;
+		}
+		f = bpf_map_lookup_elem(&net_tcp, &key);
+		if (!f)
+			return;
+		f->base = f->end_seq = tcp_split(sk, end);
+	} else if (seq_before(end, f->end_seq) || end - f->base > NET_TCP_SANE) {
+		f->head = f->tail = f->unk = 0;
+		f->base = f->end_seq = tcp_split(sk, end);
 	}
-	if (delay <= lt_threshold(LT_TRK_NET))
+	if (!seq_before(f->end_seq, end))
+		return; /* no new byte in order (an ACK, a FIN, out of order) */
+	if (ts && !filtered())
+		dev_sample(LT_NET_RX_STACK, c->ifindex, c->dev, now - ts);
+
+	if (f->unk || f->tail - f->head >= NET_TCP_RING) {
+		f->unk = 1;
+		f->end_seq = end;
+		lt_drop(LT_TRK_NET, LT_DROP_INFLIGHT);
 		return;
-	e = lt_event_reserve(LT_TRK_NET);
-	if (!e)
+	}
+	if (!ts) {
+		if (f->tail == f->head) { /* unknown bytes first: like "before" */
+			f->base = f->end_seq = end;
+			return;
+		}
+		i = (f->tail - 1) % NET_TCP_RING;
+		if (!f->ts[i]) { /* extend the unknown range before it */
+			f->end[i] = end;
+			f->end_seq = end;
+			return;
+		}
+	}
+	i = f->tail % NET_TCP_RING;
+	f->ts[i] = ts;
+	f->end[i] = end;
+	f->stack_ns[i] = ts ? now - ts : 0;
+	f->ifindex[i] = ts ? c->ifindex : 0;
+	if (ts)
+		__builtin_memcpy(f->dev, c->dev, LT_COMM_LEN);
+	f->tail++;
+	f->end_seq = end;
+}
+
+/* A recv() that took ret bytes of a TCP socket, not MSG_PEEK: copied_seq
+ * is past them.  Its delay: now - arrival of the oldest byte it took. */
+static __always_inline void on_tcp_recv(struct sock *sk, int ret)
+{
+	struct task_struct *t = (struct task_struct *)bpf_get_current_task();
+	const struct tcp_sock *tp = (const void *)sk;
+	__u64 key = (__u64)sk, ts = 0, stack_ns = 0;
+	__u32 copied, start, i, n, ifindex = 0;
+	char dev[LT_COMM_LEN];
+	struct net_tcp *f;
+
+	f = bpf_map_lookup_elem(&net_tcp, &key);
+	if (!f)
 		return;
-	e->begin_ns = ts;
-	e->end_ns = now;
-	e->delay_ns = delay;
-	lt_event_task(e, t); /* the reader */
-	e->sub = LT_NET_SUB(LT_NET_RX_DELIVERED, ifindex);
-	e->ret = ret;
-	e->bytes = ret;
-	e->dev = ifindex;
-	e->queue_ns = stack_ns;
-	e->sector = BPF_CORE_READ(sk, sk_protocol);
-	__builtin_memcpy(e->disk, k.comm, LT_COMM_LEN);
-	e->disk[LT_COMM_LEN] = 0;
-	bpf_ringbuf_submit(e, 0);
+	copied = BPF_CORE_READ(tp, copied_seq);
+	start = copied - ret;
+	/* a recv() that reached the FIN moved copied_seq one past it */
+	if (tcp_data_end(sk) != BPF_CORE_READ(tp, rcv_nxt) && copied == BPF_CORE_READ(tp, rcv_nxt))
+		start--;
+	/* ranges read before this recv() by a path without a tracepoint
+	 * (splice, zero-copy receive) */
+	for (n = 0; n < NET_TCP_RING && f->head != f->tail; n++) {
+		i = f->head % NET_TCP_RING;
+		if (seq_before(start, f->end[i]))
+			break;
+		f->base = f->end[i];
+		f->head++;
+	}
+	if (ret > 0 && f->head != f->tail && !seq_before(start, f->base)) {
+		i = f->head % NET_TCP_RING;
+		ts = f->ts[i];
+		stack_ns = f->stack_ns[i];
+		ifindex = f->ifindex[i];
+	}
+	__builtin_memcpy(dev, f->dev, LT_COMM_LEN);
+	/* the ranges this recv() finished */
+	for (n = 0; n < NET_TCP_RING && f->head != f->tail; n++) {
+		i = f->head % NET_TCP_RING;
+		if (seq_before(copied, f->end[i]))
+			break;
+		f->base = f->end[i];
+		f->head++;
+	}
+	if (f->head == f->tail) {
+		if (f->unk) { /* what was past the ring is now first: unknown */
+			f->base = f->end_seq;
+			f->unk = 0;
+		}
+		if (!seq_before(copied, f->end_seq))
+			bpf_map_delete_elem(&net_tcp, &key); /* all read */
+	}
+	if (ts)
+		rx_sample(sk, t, ts, stack_ns, ifindex, dev, ret);
+}
+
+static __always_inline void on_recv(struct sock *sk, int ret, int flags)
+{
+	if (ret < 0 || (flags & (NET_MSG_PEEK | NET_MSG_ERRQUEUE)))
+		return;
+	if (BPF_CORE_READ(sk, sk_protocol) == NET_IPPROTO_TCP)
+		on_tcp_recv(sk, ret);
+	else
+		on_udp_recv(sk, ret);
 }
 
 static __always_inline void on_set_state(const struct sock *sk, int newstate)
 {
 	__u64 key = (__u64)sk;
 
-	if (newstate == NET_TCP_CLOSE)
+	if (newstate == NET_TCP_CLOSE) {
 		bpf_map_delete_elem(&net_fifo, &key);
+		bpf_map_delete_elem(&net_tcp, &key);
+	}
 }
 
 static __always_inline void on_kfree(struct sk_buff *skb, __u32 reason)

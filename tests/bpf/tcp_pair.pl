@@ -1,0 +1,101 @@
+#!/usr/bin/perl
+# TCP workload of tests/bpf_net_tcp.t, run inside the test's network
+# namespaces (ip netns exec).  Prints CLOCK_MONOTONIC ns, the clock of
+# bpf_ktime_get_ns, so the test can check latrack's times against its own.
+# The reader leads: it tells the sender (fd 3, a pipe) what to send and
+# when, and reads with known delays.  Message K is SIZE bytes of one letter.
+#
+#   tcp_pair.pl recv ADDR PORT N SLEEP_MS   reader: listens, prints "ready
+#       PID", waits for a line on stdin, accepts, then
+#       - N rounds: send K (100 bytes); sleep SLEEP_MS; recv() it
+#       - two segments, one recv(): send A; sleep 10 ms; send B; sleep
+#         SLEEP_MS; one recv() of both (oldest byte: A's)
+#       - MSG_PEEK: send C; sleep 10 ms; recv(MSG_PEEK); sleep 10 ms; recv()
+#       - part of a segment: send D (200 bytes); sleep 10 ms; recv() 100;
+#         sleep 10 ms; recv() 100
+#       prints "recv K BYTES T_NS" after each recv() (K: the message of
+#       its oldest byte), "peek K BYTES T_NS", and "eof" when the sender
+#       closed
+#   tcp_pair.pl send ADDR PORT   sender: prints "ready PID", waits for a
+#       line on stdin, connects (TCP_NODELAY), then on each "send K SIZE"
+#       read from fd 3 sends message K and prints "send K T_NS"; closes on
+#       "end"
+use strict;
+use warnings;
+use IO::Handle;
+use IO::Socket::INET;
+use Socket qw(IPPROTO_TCP TCP_NODELAY MSG_PEEK MSG_WAITALL);
+use Time::HiRes qw(clock_gettime CLOCK_MONOTONIC sleep);
+
+sub now_ns { return int(clock_gettime(CLOCK_MONOTONIC) * 1e9) }
+
+my ($mode, $addr, $port, $n, $sleep_ms) = @ARGV;
+STDOUT->autoflush(1);
+open(my $ctl, $mode eq 'recv' ? '>&=' : '<&=', 3) or die "fd 3: $!";
+$ctl->autoflush(1);
+
+if ($mode eq 'recv') {
+	$0 = 'lt-tcp-reader'; # the comm latrack must report
+	my $l = IO::Socket::INET->new(Proto => 'tcp', LocalAddr => $addr, LocalPort => $port,
+				      Listen => 1, ReuseAddr => 1) or die "listen $addr:$port: $@";
+	print "ready $$\n";
+	<STDIN>;
+	my $s = $l->accept or die "accept: $!";
+	my $slp = $sleep_ms / 1000;
+	my $take = sub { # recv() exactly $len bytes of message $k, print it
+		my ($k, $len, $flags, $what) = @_;
+		my $buf;
+		defined $s->recv($buf, $len, $flags // 0) or die "recv: $!";
+		my $t = now_ns();
+		die "message $k: got " . length($buf) . " bytes, wanted $len\n" if length($buf) != $len;
+		die "message $k: oldest byte is not its own\n" if substr($buf, 0, 1) ne chr(65 + $k % 26);
+		print "", ($what // 'recv'), " $k $len $t\n";
+	};
+	for my $k (1 .. $n) {
+		print $ctl "send $k 100\n";
+		sleep($slp);
+		$take->($k, 100, MSG_WAITALL);
+	}
+	my ($a, $b, $c, $d) = ($n + 1, $n + 2, $n + 3, $n + 4);
+	print $ctl "send $a 100\n";
+	sleep(0.01);
+	print $ctl "send $b 100\n";
+	sleep($slp);
+	$take->($a, 200, MSG_WAITALL);
+	print $ctl "send $c 100\n";
+	sleep(0.01);
+	$take->($c, 100, MSG_PEEK, 'peek');
+	sleep(0.01);
+	$take->($c, 100, MSG_WAITALL);
+	print $ctl "send $d 200\n";
+	sleep(0.01);
+	$take->($d, 100);
+	sleep(0.01);
+	$take->($d, 100);
+	print $ctl "end\n";
+	my $buf;
+	defined $s->recv($buf, 100) or die "recv: $!";
+	die 'data after the last message' if length $buf;
+	print "eof\n";
+} else {
+	$0 = 'lt-tcp-sender';
+	print "ready $$\n";
+	<STDIN>;
+	my $s;
+	for (1 .. 50) { # the reader listens already; retry in case
+		$s = IO::Socket::INET->new(Proto => 'tcp', PeerAddr => $addr, PeerPort => $port) and last;
+		sleep(0.01);
+	}
+	$s or die "connect $addr:$port: $@";
+	$s->setsockopt(IPPROTO_TCP, TCP_NODELAY, 1) or die "TCP_NODELAY: $!";
+	while (my $line = <$ctl>) {
+		last if $line =~ /^end/;
+		my ($k, $size) = $line =~ /^send (\d+) (\d+)/ or next;
+		my $msg = chr(65 + $k % 26) x $size;
+		my $t = now_ns();
+		$s->send($msg) == $size or die "send: $!";
+		print "send $k $t\n";
+	}
+	close $s;
+}
+exit 0;

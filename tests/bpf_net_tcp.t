@@ -1,0 +1,190 @@
+#!/usr/bin/perl
+# net tracker, TCP receive delivery: a TCP connection over a veth pair
+# between two network namespaces made by the test (198.51.100.0/24,
+# TEST-NET-2, only inside them).  The reader (tests/bpf/tcp_pair.pl) tells
+# the sender what to send and reads with known delays; both timestamp with
+# CLOCK_MONOTONIC.  Each recv()'s delay must be "now - arrival of the
+# oldest byte it took": about 20 ms for one message read 20 ms after it was
+# sent, the first message's (30 ms) for one recv() of two messages, and the
+# whole wait for the second half of a message read in two.  MSG_PEEK must
+# neither count nor consume.  The expected values come from the workload's
+# own timestamps (send -> recv return windows).
+use strict;
+use warnings;
+use FindBin;
+use lib "$FindBin::Bin/bpf";
+use LtTest;
+use Test::More;
+use POSIX ();
+
+require_bpf();
+
+sub need_or_skip {
+	my ($why) = @_;
+	if (($ENV{LATRACK_REQUIRE_BPF} // '') eq '1') {
+		fail($why);
+		done_testing();
+		exit 1;
+	}
+	plan skip_all => $why;
+}
+
+my ($ip) = grep { -x } qw(/usr/sbin/ip /sbin/ip /usr/bin/ip /bin/ip);
+need_or_skip('iproute2 (ip) not installed') unless $ip;
+
+my ($N, $SLEEP_MS, $PORT) = (10, 20, 5557);
+my ($nsa, $nsb) = ("lt-tcp-a-$$", "lt-tcp-b-$$");
+my ($va, $vb) = ("ltt${$}a", "ltt${$}b"); # device names: at most 15 bytes
+my ($aa, $ab) = ('198.51.100.1', '198.51.100.2');
+my $made;
+END { local $?; if ($made) { system("$ip netns del $_ 2>/dev/null") for ($nsa, $nsb); system("$ip link del $va 2>/dev/null"); } }
+
+sub sh { my $out = `@_ 2>&1`; return ($? == 0, $out) }
+sub setup {
+	$made = 1;
+	my @cmds = (
+		"$ip netns add $nsa", "$ip netns add $nsb",
+		"$ip link add $va type veth peer name $vb",
+		"$ip link set $va netns $nsa", "$ip link set $vb netns $nsb",
+		"$ip netns exec $nsa sysctl -qw net.ipv6.conf.all.disable_ipv6=1",
+		"$ip netns exec $nsb sysctl -qw net.ipv6.conf.all.disable_ipv6=1",
+		"$ip -n $nsa addr add $aa/24 dev $va", "$ip -n $nsb addr add $ab/24 dev $vb",
+		"$ip -n $nsa link set $va up", "$ip -n $nsb link set $vb up",
+	);
+	for my $c (@cmds) {
+		my ($ok, $out) = sh($c);
+		return "$c: $out" unless $ok;
+	}
+	my %mac;
+	for ([$nsa, $va], [$nsb, $vb]) {
+		my ($ok, $out) = sh("$ip -n $_->[0] -br link show $_->[1]");
+		($mac{ $_->[1] }) = $out =~ /\s([0-9a-f]{2}(?::[0-9a-f]{2}){5})\s/;
+		return "no MAC address for $_->[1]: $out" unless $mac{ $_->[1] };
+	}
+	for my $c ("$ip -n $nsa neigh replace $ab lladdr $mac{$vb} dev $va nud permanent",
+		   "$ip -n $nsb neigh replace $aa lladdr $mac{$va} dev $vb nud permanent") {
+		my ($ok, $out) = sh($c);
+		return "$c: $out" unless $ok;
+	}
+	return undef;
+}
+my $err = setup();
+need_or_skip("cannot make the network namespaces: $err") if $err;
+
+my ($ifb) = (sh("$ip -n $nsb -o link show $vb"))[1] =~ /^(\d+):/;
+
+# Reader in namespace B, sender in A, joined by a pipe (fd 3 of both).
+sub run_pair {
+	local $^F = 10; # keep the pipe open across exec
+	pipe(my $r, my $w) or die "pipe: $!";
+	my (@out, @kids);
+	for my $side (['recv', $nsb, $w, $r], ['send', $nsa, $r, $w]) {
+		my ($mode, $ns, $mine, $other) = @$side;
+		pipe(my $or, my $ow) or die "pipe: $!";
+		pipe(my $ir, my $iw) or die "pipe: $!";
+		my $pid = fork // die "fork: $!";
+		if (!$pid) {
+			close $other;
+			close $or;
+			POSIX::dup2(fileno($mine), 3) if fileno($mine) != 3;
+			open STDOUT, '>&', $ow or POSIX::_exit(127);
+			close $iw;
+			open STDIN, '<&', $ir or POSIX::_exit(127);
+			{ no warnings "exec"; exec($ip, 'netns', 'exec', $ns, $^X, "$FindBin::Bin/bpf/tcp_pair.pl",
+			     $mode, $ab, $PORT, $N, $SLEEP_MS); }
+			POSIX::_exit(127);
+		}
+		close $ow;
+		close $ir;
+		push @kids, [$pid, $or, $iw];
+		push @out, readline($or) // ''; # listening (reader), started (sender)
+	}
+	for my $k (@kids) {
+		my $iw = $k->[2];
+		print $iw "start\n";
+		close $iw;
+	}
+	close $r;
+	close $w;
+	for my $k (@kids) {
+		my $fh = $k->[1];
+		push @out, <$fh>;
+		waitpid $k->[0], 0;
+		is($? >> 8, 0, 'workload ' . ($k == $kids[0] ? 'reader' : 'sender') . ' exits 0');
+	}
+	return @out;
+}
+
+for my $hook ('tp_btf', 'raw_tp') {
+	my @extra = $hook eq 'raw_tp' ? ('--raw-tp') : ();
+	my $l = latrack_start('net', '--json', '-m', '5ms', @extra);
+	ok($l, "$hook: latrack run net starts") or next;
+	my @lines = run_pair();
+	my ($rc, $objs) = latrack_stop($l);
+	is($rc, 0, "$hook: exits 0");
+
+	my ($reader) = map { /^ready (\d+)/ ? $1 : () } $lines[0];
+	my (%sent, @recvs, @peeks);
+	for (@lines) {
+		$sent{$1} = $2 if /^send (\d+) (\d+)/;
+		push @recvs, { k => $1, bytes => $2, t => $3 } if /^recv (\d+) (\d+) (\d+)/;
+		push @peeks, { k => $1, t => $3 } if /^peek (\d+) (\d+) (\d+)/;
+	}
+	my $nrecv = $N + 4; # N rounds, two messages in one, the read after the peek, a message in two
+	is(scalar @recvs, $nrecv, "$hook: workload did $nrecv recv()s");
+	ok(grep(/^eof/, @lines), "$hook: reader saw the end of the stream");
+
+	my @rx = sort { $a->{end_ns} <=> $b->{end_ns} }
+		of_type($objs, 'outlier', tracker => 'net', dir => 'rx', dev => $vb);
+	is(scalar @rx, $nrecv, "$hook: $nrecv rx delivery outliers on $vb, one per recv() (none for the MSG_PEEK)");
+	is(scalar(grep { $_->{pid} == $reader && $_->{comm} eq 'lt-tcp-reader' } @rx), scalar @rx,
+	   "$hook: attributed to the reader (pid $reader, lt-tcp-reader)");
+	is(scalar(grep { $_->{exit} eq 'copied to user' && $_->{protocol} == 6 && $_->{ifindex} == $ifb } @rx),
+	   scalar @rx, "$hook: TCP (protocol 6), copied to user, ifindex $ifb");
+
+	# Pair the outliers with the recv()s in time order: outlier i ends
+	# before recv i returns and after recv i-1 did.  Its window: send of
+	# the message of the oldest byte -> recv return.
+	my ($inside, $close, @d) = (0, 0);
+	for my $i (0 .. $#recvs) {
+		my ($r, $e) = ($recvs[$i], $rx[$i]);
+		last unless $e;
+		my $prev = $i ? $recvs[$i - 1]{t} : 0;
+		my $sent = $sent{ $r->{k} } // next;
+		push @d, $e->{delay_ns};
+		next unless $e->{end_ns} <= $r->{t} && $e->{end_ns} >= $prev && $e->{begin_ns} >= $sent;
+		$inside++;
+		$close++ if $r->{t} - $sent - $e->{delay_ns} < 2e6;
+		$r->{delay} = $e->{delay_ns};
+		is($e->{bytes}, $r->{bytes}, "$hook: recv $i: $r->{bytes} bytes") if $i >= $N;
+	}
+	is($inside, $nrecv, "$hook: every outlier inside its recv()'s window (send of the oldest byte -> recv return)");
+	cmp_ok($close, '>=', $nrecv - 2, "$hook: within 2 ms of that window ($close of $nrecv)");
+	my @rounds = sort { $a <=> $b } map { $_->{delay} // () } @recvs[0 .. $N - 1];
+	ok(@rounds == $N && abs(median(@rounds) - $SLEEP_MS * 1e6) < 3e6, "$hook: rounds: median ${SLEEP_MS} ms +- 3 ms");
+	my ($two, $peek, $half1, $half2) = @recvs[$N .. $N + 3];
+	# one recv() of two messages sent 10 ms apart: the older one's wait
+	# (about SLEEP_MS + 10), not the newer one's (SLEEP_MS)
+	ok($two->{delay} && $two->{delay} > ($SLEEP_MS + 5) * 1e6 && $two->{t} - $sent{ $two->{k} } - $two->{delay} < 3e6,
+	   sprintf("$hook: one recv() of two segments: delay of the oldest (%.2f ms; window %.2f ms)",
+		   ($two->{delay} // 0) / 1e6, ($two->{t} - $sent{ $two->{k} }) / 1e6));
+	# MSG_PEEK 10 ms after the send took nothing: the recv() 10 ms later
+	# still finds the message's arrival (about 20 ms, not 10)
+	ok($peek->{delay} && $peek->{delay} > 15e6 && $peek->{t} - $sent{ $peek->{k} } - $peek->{delay} < 3e6,
+	   sprintf("$hook: after a MSG_PEEK the recv() delay counts from the arrival (%.2f ms)", ($peek->{delay} // 0) / 1e6));
+	ok($half1->{delay} && $half2->{delay} && $half1->{delay} < 15e6 && $half2->{delay} > 15e6
+	   && $half2->{t} - $sent{ $half2->{k} } - $half2->{delay} < 3e6,
+	   sprintf("$hook: a message read in two: %.2f ms then %.2f ms (both from its arrival)",
+		   ($half1->{delay} // 0) / 1e6, ($half2->{delay} // 0) / 1e6));
+	diag(sprintf("$hook: rounds %.2f .. %.2f ms, median %.2f; two segments %.2f; after peek %.2f; halves %.2f, %.2f ms",
+		     $rounds[0] / 1e6, $rounds[-1] / 1e6, median(@rounds) / 1e6,
+		     map { ($_->{delay} // 0) / 1e6 } $two, $peek, $half1, $half2)) if @rounds;
+
+	my @sum = of_type($objs, 'summary', tracker => 'net', final => JSON::PP::true);
+	my ($rxs) = grep { $_->{kind} eq 'rx' && ($_->{pid} // 0) == $reader } @sum;
+	is($rxs && $rxs->{count}, $nrecv, "$hook: reader's rx class counts $nrecv (one sample per recv())");
+	my ($loss) = of_type($objs, 'loss');
+	is(scalar(grep { $_ } values %{ $loss->{net} // {} }), 0, "$hook: nothing lost");
+}
+
+done_testing();
