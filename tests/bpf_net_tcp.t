@@ -163,17 +163,21 @@ for my $hook ('tp_btf', 'raw_tp') {
 	my @rounds = sort { $a <=> $b } map { $_->{delay} // () } @recvs[0 .. $N - 1];
 	ok(@rounds == $N && abs(median(@rounds) - $SLEEP_MS * 1e6) < 3e6, "$hook: rounds: median ${SLEEP_MS} ms +- 3 ms");
 	my ($two, $peek, $half1, $half2) = @recvs[$N .. $N + 3];
+	my $win = sub { $_[0]{t} - $sent{ $_[1] // $_[0]{k} } };
 	# one recv() of two messages sent 10 ms apart: the older one's wait
-	# (about SLEEP_MS + 10), not the newer one's (SLEEP_MS)
-	ok($two->{delay} && $two->{delay} > ($SLEEP_MS + 5) * 1e6 && $two->{t} - $sent{ $two->{k} } - $two->{delay} < 3e6,
-	   sprintf("$hook: one recv() of two segments: delay of the oldest (%.2f ms; window %.2f ms)",
-		   ($two->{delay} // 0) / 1e6, ($two->{t} - $sent{ $two->{k} }) / 1e6));
-	# MSG_PEEK 10 ms after the send took nothing: the recv() 10 ms later
-	# still finds the message's arrival (about 20 ms, not 10)
-	ok($peek->{delay} && $peek->{delay} > 15e6 && $peek->{t} - $sent{ $peek->{k} } - $peek->{delay} < 3e6,
-	   sprintf("$hook: after a MSG_PEEK the recv() delay counts from the arrival (%.2f ms)", ($peek->{delay} // 0) / 1e6));
-	ok($half1->{delay} && $half2->{delay} && $half1->{delay} < 15e6 && $half2->{delay} > 15e6
-	   && $half2->{t} - $sent{ $half2->{k} } - $half2->{delay} < 3e6,
+	# (its window), not the newer one's (10 ms less)
+	ok($two->{delay} && $win->($two) - $two->{delay} < 3e6 && $two->{delay} - $win->($two, $two->{k} + 1) > 5e6,
+	   sprintf("$hook: one recv() of two segments: the oldest byte's delay (%.2f ms; windows %.2f ms oldest, %.2f ms newest)",
+		   ($two->{delay} // 0) / 1e6, $win->($two) / 1e6, $win->($two, $two->{k} + 1) / 1e6));
+	# MSG_PEEK took nothing: the recv() 10 ms after it still counts from
+	# the message's arrival, before the peek
+	my $pk = $peeks[0]{t} // 0;
+	ok($peek->{delay} && $win->($peek) - $peek->{delay} < 3e6 && $peek->{delay} > $pk - $sent{ $peek->{k} } + 5e6,
+	   sprintf("$hook: after a MSG_PEEK (%.2f ms after the send) the recv() counts from the arrival (%.2f ms)",
+		   ($pk - $sent{ $peek->{k} }) / 1e6, ($peek->{delay} // 0) / 1e6));
+	# a message read in two recv()s 10 ms apart: both from its arrival
+	ok($half1->{delay} && $half2->{delay} && $win->($half2) - $half2->{delay} < 3e6
+	   && abs(($half2->{delay} - $half1->{delay}) - ($half2->{t} - $half1->{t})) < 1e6,
 	   sprintf("$hook: a message read in two: %.2f ms then %.2f ms (both from its arrival)",
 		   ($half1->{delay} // 0) / 1e6, ($half2->{delay} // 0) / 1e6));
 	diag(sprintf("$hook: rounds %.2f .. %.2f ms, median %.2f; two segments %.2f; after peek %.2f; halves %.2f, %.2f ms",
