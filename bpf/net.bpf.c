@@ -67,8 +67,10 @@ const volatile bool kfree_has_reason = true;
 struct net_cpu {
 	__u64 ts;
 	__u32 ifindex;
-	__u32 pad;
+	__u32 probe_seq;   /* tcp_probe: first sequence number of the segment */
 	char dev[LT_COMM_LEN];
+	__u64 probe_sk;    /* tcp_probe: its socket */
+	__u64 probe_ts;    /* tcp_probe: ts (the arrival) when it fired */
 };
 
 struct {
@@ -382,26 +384,47 @@ static __always_inline __u32 tcp_data_end(const struct sock *sk)
 }
 
 /* A new FIFO: where the bytes of the segment just queued start.  Unread
- * bytes before them (queued before latrack started, or when no
- * sk_data_ready came) have no arrival time.  The segment is the tail of
- * the receive queue; when the kernel merged it into the previous unread
- * skb (tcp_try_coalesce), that skb's older bytes count as arriving now. */
-static __always_inline __u32 tcp_split(const struct sock *sk, __u32 end)
+ * bytes before them (queued before latrack started, or from the backlog
+ * while no FIFO existed) have no arrival time.  tcp_probe named the
+ * segment's first sequence number just before (tcp_rcv_established, same
+ * CPU, same packet).  Without it (data received outside the ESTABLISHED
+ * fast and slow paths), the tail of the receive queue: when the kernel
+ * merged the segment into the previous unread skb (tcp_try_coalesce),
+ * that skb's older bytes count as arriving now. */
+static __always_inline __u32 tcp_split(const struct sock *sk, const struct net_cpu *c, __u32 end)
 {
 	const struct tcp_sock *tp = (const void *)sk;
 	__u32 copied = BPF_CORE_READ(tp, copied_seq), seq;
 	struct sk_buff *tail;
 
-	if (!BPF_CORE_READ(sk, sk_receive_queue.qlen))
-		return end;
-	tail = BPF_CORE_READ(sk, sk_receive_queue.prev);
-	if (!tail || bpf_core_read(&seq, sizeof(seq), &tail->cb)) /* TCP_SKB_CB(tail)->seq */
-		return end;
+	if (c->probe_sk == (__u64)sk && c->probe_ts == c->ts) {
+		seq = c->probe_seq;
+	} else {
+		if (!BPF_CORE_READ(sk, sk_receive_queue.qlen))
+			return end;
+		tail = BPF_CORE_READ(sk, sk_receive_queue.prev);
+		if (!tail || bpf_core_read(&seq, sizeof(seq), &tail->cb)) /* TCP_SKB_CB(tail)->seq */
+			return end;
+	}
 	if (seq_before(seq, copied))
 		return copied;
 	if (seq_before(end, seq))
 		return end;
 	return seq;
+}
+
+/* tcp_probe, at the top of tcp_rcv_established: the segment about to be
+ * processed (its sequence numbers are in TCP_SKB_CB). */
+static __always_inline void on_tcp_probe(const struct sock *sk, const struct sk_buff *skb)
+{
+	__u32 zero = 0, seq;
+	struct net_cpu *c = bpf_map_lookup_elem(&net_cpu, &zero);
+
+	if (!c || bpf_core_read(&seq, sizeof(seq), &skb->cb))
+		return;
+	c->probe_sk = (__u64)sk;
+	c->probe_seq = seq;
+	c->probe_ts = c->ts;
 }
 
 /* sk_data_ready on a TCP socket: the bytes that became readable in order
@@ -412,7 +435,7 @@ static __always_inline void on_tcp_ready(const struct sock *sk, struct net_cpu *
 	__u32 zero = 0, end, i;
 	struct net_tcp *f;
 
-	if (BPF_CORE_READ(sk, __sk_common.skc_state) == NET_TCP_LISTEN)
+	if (!c || BPF_CORE_READ(sk, __sk_common.skc_state) == NET_TCP_LISTEN)
 		return; /* a connection to accept, not data */
 	/* kTLS, MPTCP subflows...: the reader's recv() does not count the
 	 * bytes of this stream */
@@ -421,7 +444,7 @@ static __always_inline void on_tcp_ready(const struct sock *sk, struct net_cpu *
 	/* In softirq, the socket is not owned by a task.  When it is, this
 	 * is release_sock() processing segments queued to the backlog while
 	 * a task held the socket: the CPU's arrival is another packet's. */
-	if (c && c->ts && c->ts <= now && now - c->ts <= NET_STALE_NS &&
+	if (c->ts && c->ts <= now && now - c->ts <= NET_STALE_NS &&
 	    !BPF_CORE_READ(sk, sk_lock.owned))
 		ts = c->ts;
 	end = tcp_data_end(sk);
@@ -443,10 +466,10 @@ static __always_inline void on_tcp_ready(const struct sock *sk, struct net_cpu *
 		f = bpf_map_lookup_elem(&net_tcp, &key);
 		if (!f)
 			return;
-		f->base = f->end_seq = tcp_split(sk, end);
+		f->base = f->end_seq = tcp_split(sk, c, end);
 	} else if (seq_before(end, f->end_seq) || end - f->base > NET_TCP_SANE) {
 		f->head = f->tail = f->unk = 0;
-		f->base = f->end_seq = tcp_split(sk, end);
+		f->base = f->end_seq = tcp_split(sk, c, end);
 	}
 	if (!seq_before(f->end_seq, end))
 		return; /* no new byte in order (an ACK, a FIN, out of order) */
@@ -653,6 +676,8 @@ SEC("tp_btf/sk_data_ready")
 int BPF_PROG(net_ready_btf, const struct sock *sk) { on_data_ready(sk); return 0; }
 SEC("tp_btf/sock_recv_length")
 int BPF_PROG(net_recv_btf, struct sock *sk, int ret, int flags) { on_recv(sk, ret, flags); return 0; }
+SEC("tp_btf/tcp_probe")
+int BPF_PROG(net_tcpprobe_btf, struct sock *sk, struct sk_buff *skb) { on_tcp_probe(sk, skb); return 0; }
 SEC("tp_btf/inet_sock_set_state")
 int BPF_PROG(net_state_btf, const struct sock *sk, int oldstate, int newstate)
 {
@@ -679,6 +704,8 @@ SEC("raw_tp/sk_data_ready")
 int BPF_PROG(net_ready_raw, const struct sock *sk) { on_data_ready(sk); return 0; }
 SEC("raw_tp/sock_recv_length")
 int BPF_PROG(net_recv_raw, struct sock *sk, int ret, int flags) { on_recv(sk, ret, flags); return 0; }
+SEC("raw_tp/tcp_probe")
+int BPF_PROG(net_tcpprobe_raw, struct sock *sk, struct sk_buff *skb) { on_tcp_probe(sk, skb); return 0; }
 SEC("raw_tp/inet_sock_set_state")
 int BPF_PROG(net_state_raw, const struct sock *sk, int oldstate, int newstate)
 {

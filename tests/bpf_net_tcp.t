@@ -50,6 +50,7 @@ sub setup {
 		"$ip netns exec $nsb sysctl -qw net.ipv6.conf.all.disable_ipv6=1",
 		"$ip -n $nsa addr add $aa/24 dev $va", "$ip -n $nsb addr add $ab/24 dev $vb",
 		"$ip -n $nsa link set $va up", "$ip -n $nsb link set $vb up",
+		"$ip -n $nsb link set lo up",
 	);
 	for my $c (@cmds) {
 		my ($ok, $out) = sh($c);
@@ -189,6 +190,44 @@ for my $hook ('tp_btf', 'raw_tp') {
 	is($rxs && $rxs->{count}, $nrecv, "$hook: reader's rx class counts $nrecv (one sample per recv())");
 	my ($loss) = of_type($objs, 'loss');
 	is(scalar(grep { $_ } values %{ $loss->{net} // {} }), 0, "$hook: nothing lost");
+}
+
+# Bytes already waiting when latrack starts have no arrival time: a recv()
+# whose oldest byte is one of them gives no sample, even when it also takes
+# new bytes.  3 messages queued before, 2 after (on lo, in one process),
+# read 30 ms later, 10 ms apart: old, old, old + new (200 bytes), new ->
+# exactly one sample, the last read's (>= 30 + 3 x 10 ms).  Timing the
+# old bytes from the first new arrival would give 2 or more.
+{
+	my ($old, $new) = (3, 2);
+	pipe(my $ir, my $iw) or die "pipe: $!";
+	my $pid = open(my $fh, '-|') // die "fork: $!";
+	if (!$pid) {
+		close $iw;
+		open STDIN, '<&', $ir or POSIX::_exit(127);
+		{ no warnings 'exec'; exec($ip, 'netns', 'exec', $nsb, $^X, "$FindBin::Bin/bpf/tcp_pair.pl",
+					   'backlog', '127.0.0.1', $PORT + 10, $old, $new); }
+		POSIX::_exit(127);
+	}
+	close $ir;
+	my ($bl) = (readline($fh) // '') =~ /^queued (\d+)/;
+	my $l = latrack_start('net', '--json', '-m', '0');
+	print $iw "go\n";
+	close $iw;
+	my @lines = <$fh>;
+	close $fh;
+	is($? >> 8, 0, 'backlog: workload exits 0');
+	my ($rc, $objs) = latrack_stop($l);
+	my ($sent) = map { /^sent (\d+)/ ? $1 : () } @lines;
+	my @reads = map { /^read (\d+) (\d+) (\d+)/ ? { k => $1, bytes => $2, t => $3 } : () } @lines;
+	is(scalar @reads, $old + $new - 1, 'backlog: ' . ($old + $new - 1) . ' reads');
+	my @rx = grep { ($_->{pid} // 0) == ($bl // -1) } of_type($objs, 'outlier', tracker => 'net', dir => 'rx');
+	is(scalar @rx, 1, "backlog: one rx sample, for the read of new bytes only (none for the $old old ones, none for old + new)");
+	my ($last) = $reads[-1];
+	is(scalar(grep { $_->{end_ns} <= $last->{t} && $_->{end_ns} > $reads[-2]{t} && $_->{bytes} == 100
+			 && $_->{delay_ns} >= (30 + 10 * $old) * 1e6 && $_->{begin_ns} <= $sent } @rx),
+	   1, 'backlog: it is the last read (>= ' . (30 + 10 * $old) . ' ms, 100 bytes, arrival before "sent")');
+	diag('backlog: ' . join(', ', map { sprintf('%.2f ms %u bytes', $_->{delay_ns} / 1e6, $_->{bytes}) } @rx));
 }
 
 done_testing();

@@ -16,6 +16,13 @@
 #       prints "recv K BYTES T_NS" after each recv() (K: the message of
 #       its oldest byte), "peek K BYTES T_NS", and "eof" when the sender
 #       closed
+#   tcp_pair.pl backlog ADDR PORT OLD NEW   one process, on ADDR (lo):
+#       connects to itself, sends OLD messages of 100 bytes, prints
+#       "queued PID", waits for a line on stdin, sends NEW more, prints
+#       "sent T_NS" after the last, sleeps 30 ms, then reads 10 ms apart:
+#       the old ones one per recv() except the last, which it reads with
+#       the first new one in one recv() of 200 bytes, then the other new
+#       ones one per recv(); prints "read K BYTES T_NS" after each
 #   tcp_pair.pl send ADDR PORT   sender: prints "ready PID", waits for a
 #       line on stdin, connects (TCP_NODELAY), then on each "send K SIZE"
 #       read from fd 3 sends message K and prints "send K T_NS"; closes on
@@ -31,6 +38,33 @@ sub now_ns { return int(clock_gettime(CLOCK_MONOTONIC) * 1e9) }
 
 my ($mode, $addr, $port, $n, $sleep_ms) = @ARGV;
 STDOUT->autoflush(1);
+if ($mode eq 'backlog') {
+	$0 = 'lt-tcp-backlog';
+	my ($old, $new) = ($n, $sleep_ms);
+	my $l = IO::Socket::INET->new(Proto => 'tcp', LocalAddr => $addr, LocalPort => $port,
+				      Listen => 1, ReuseAddr => 1) or die "listen $addr:$port: $@";
+	my $c = IO::Socket::INET->new(Proto => 'tcp', PeerAddr => $addr, PeerPort => $port)
+		or die "connect: $@";
+	$c->setsockopt(IPPROTO_TCP, TCP_NODELAY, 1) or die "TCP_NODELAY: $!";
+	my $r = $l->accept or die "accept: $!";
+	my $send = sub { $c->send(chr(65 + $_[0] % 26) x 100) == 100 or die "send: $!"; sleep(0.001) };
+	$send->($_) for 1 .. $old;
+	print "queued $$\n";
+	<STDIN>;
+	$send->($_) for $old + 1 .. $old + $new;
+	print 'sent ', now_ns(), "\n";
+	sleep(0.03);
+	for my $k (1 .. $old + $new) {
+		next if $k == $old + 1; # read with the last old one
+		my $len = $k == $old ? 200 : 100;
+		my $buf;
+		defined $r->recv($buf, $len, MSG_WAITALL) or die "recv: $!";
+		die "message $k: got " . length($buf) . " bytes\n" if length($buf) != $len;
+		print "read $k $len ", now_ns(), "\n";
+		sleep(0.01);
+	}
+	exit 0;
+}
 open(my $ctl, $mode eq 'recv' ? '>&=' : '<&=', 3) or die "fd 3: $!";
 $ctl->autoflush(1);
 
