@@ -230,4 +230,40 @@ for my $hook ('tp_btf', 'raw_tp') {
 	diag('backlog: ' . join(', ', map { sprintf('%.2f ms %u bytes', $_->{delay_ns} / 1e6, $_->{bytes}) } @rx));
 }
 
+# A reader behind by more than the FIFO's 32 ranges: 40 messages, 1 ms
+# apart, then read one per recv().  The first 32 get their sample; the 8
+# past the ring are counted as lost (inflight_full) and their recv()s give
+# none (no time, rather than a wrong one).
+{
+	my $M = 40;
+	pipe(my $ir, my $iw) or die "pipe: $!";
+	my $l = latrack_start('net', '--json', '-m', '0');
+	my $pid = open(my $fh, '-|') // die "fork: $!";
+	if (!$pid) {
+		close $iw;
+		open STDIN, '<&', $ir or POSIX::_exit(127);
+		{ no warnings 'exec'; exec($ip, 'netns', 'exec', $nsb, $^X, "$FindBin::Bin/bpf/tcp_pair.pl",
+					   'burst', '127.0.0.1', $PORT + 11, $M); }
+		POSIX::_exit(127);
+	}
+	close $ir;
+	my ($bp) = (readline($fh) // '') =~ /^ready (\d+)/;
+	print $iw "go\n";
+	close $iw;
+	my @lines = <$fh>;
+	close $fh;
+	is($? >> 8, 0, 'burst: workload exits 0');
+	my ($rc, $objs) = latrack_stop($l);
+	my ($sent) = map { /^sent (\d+)/ ? $1 : () } @lines;
+	my %read = map { /^read (\d+) (\d+)/ ? ($1 => $2) : () } @lines;
+	is(scalar(keys %read), $M, "burst: $M reads");
+	my @rx = sort { $a->{end_ns} <=> $b->{end_ns} }
+		grep { ($_->{pid} // 0) == ($bp // -1) } of_type($objs, 'outlier', tracker => 'net', dir => 'rx');
+	is(scalar @rx, 32, 'burst: 32 rx samples, the ranges the FIFO held');
+	ok(@rx && $rx[-1]{end_ns} <= $read{32} && $rx[-1]{end_ns} > $read{31} && $rx[-1]{begin_ns} <= $sent,
+	   'burst: the last sample is the 32nd read');
+	my ($loss) = of_type($objs, 'loss');
+	is($loss->{net}{inflight_full}, $M - 32, 'burst: ' . ($M - 32) . ' ranges past the ring counted in inflight_full');
+}
+
 done_testing();

@@ -23,6 +23,10 @@
 #       the old ones one per recv() except the last, which it reads with
 #       the first new one in one recv() of 200 bytes, then the other new
 #       ones one per recv(); prints "read K BYTES T_NS" after each
+#   tcp_pair.pl burst ADDR PORT M   one process, on ADDR (lo): connects to
+#       itself, prints "ready PID", waits for a line on stdin, sends M
+#       messages of 100 bytes 1 ms apart, prints "sent T_NS", sleeps 10 ms,
+#       reads them one per recv(), prints "read K T_NS" after each
 #   tcp_pair.pl send ADDR PORT   sender: prints "ready PID", waits for a
 #       line on stdin, connects (TCP_NODELAY), then on each "send K SIZE"
 #       read from fd 3 sends message K and prints "send K T_NS"; closes on
@@ -38,9 +42,9 @@ sub now_ns { return int(clock_gettime(CLOCK_MONOTONIC) * 1e9) }
 
 my ($mode, $addr, $port, $n, $sleep_ms) = @ARGV;
 STDOUT->autoflush(1);
-if ($mode eq 'backlog') {
-	$0 = 'lt-tcp-backlog';
-	my ($old, $new) = ($n, $sleep_ms);
+if ($mode eq 'backlog' || $mode eq 'burst') {
+	$0 = "lt-tcp-$mode";
+	my ($old, $new) = $mode eq 'burst' ? (0, $n) : ($n, $sleep_ms);
 	my $l = IO::Socket::INET->new(Proto => 'tcp', LocalAddr => $addr, LocalPort => $port,
 				      Listen => 1, ReuseAddr => 1) or die "listen $addr:$port: $@";
 	my $c = IO::Socket::INET->new(Proto => 'tcp', PeerAddr => $addr, PeerPort => $port)
@@ -49,12 +53,19 @@ if ($mode eq 'backlog') {
 	my $r = $l->accept or die "accept: $!";
 	my $send = sub { $c->send(chr(65 + $_[0] % 26) x 100) == 100 or die "send: $!"; sleep(0.001) };
 	$send->($_) for 1 .. $old;
-	print "queued $$\n";
+	print $mode eq 'burst' ? "ready $$\n" : "queued $$\n";
 	<STDIN>;
 	$send->($_) for $old + 1 .. $old + $new;
 	print 'sent ', now_ns(), "\n";
-	sleep(0.03);
+	sleep($mode eq 'burst' ? 0.01 : 0.03);
 	for my $k (1 .. $old + $new) {
+		if ($mode eq 'burst') {
+			my $buf;
+			defined $r->recv($buf, 100, MSG_WAITALL) or die "recv: $!";
+			die "message $k: got " . length($buf) . " bytes\n" if length($buf) != 100;
+			print "read $k ", now_ns(), "\n";
+			next;
+		}
 		next if $k == $old + 1; # read with the last old one
 		my $len = $k == $old ? 200 : 100;
 		my $buf;
