@@ -476,6 +476,25 @@ static __always_inline void on_tcp_ready(const struct sock *sk, struct net_cpu *
 	if (ts && !filtered())
 		dev_sample(LT_NET_RX_STACK, c->ifindex, c->dev, now - ts);
 
+	if (f->tail - f->head >= NET_TCP_RING) {
+		/* Full.  Ranges already read without sock_recv_length
+		 * (splice, zero-copy receive) go first; only here, as a recv()
+		 * in progress (copied, its tracepoint not yet fired) would lose
+		 * its oldest range. */
+		__u32 copied = BPF_CORE_READ((const struct tcp_sock *)sk, copied_seq), n;
+
+		for (n = 0; n < NET_TCP_RING && f->head != f->tail; n++) {
+			i = f->head % NET_TCP_RING;
+			if (seq_before(copied, f->end[i]))
+				break;
+			f->base = f->end[i];
+			f->head++;
+		}
+		if (f->head == f->tail && f->unk) {
+			f->base = f->end_seq;
+			f->unk = 0;
+		}
+	}
 	if (f->unk || f->tail - f->head >= NET_TCP_RING) {
 		f->unk = 1;
 		f->end_seq = end;

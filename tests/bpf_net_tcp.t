@@ -230,10 +230,11 @@ for my $hook ('tp_btf', 'raw_tp') {
 	diag('backlog: ' . join(', ', map { sprintf('%.2f ms %u bytes', $_->{delay_ns} / 1e6, $_->{bytes}) } @rx));
 }
 
-# A reader behind by more than the FIFO's 32 ranges: 40 messages, 1 ms
-# apart, then read one per recv().  The first 32 get their sample; the 8
-# past the ring are counted as lost (inflight_full) and their recv()s give
-# none (no time, rather than a wrong one).
+# A reader behind by more than the FIFO's 32 ranges: 40 messages, one
+# segment each, then read one per recv().  The first 32 get their sample;
+# the 8 past the ring are counted as lost (inflight_full) and their recv()s
+# give none (no time, rather than a wrong one).  The segments are counted
+# by the receiving socket too (TCP_INFO).
 {
 	my $M = 40;
 	pipe(my $ir, my $iw) or die "pipe: $!";
@@ -263,6 +264,8 @@ for my $hook ('tp_btf', 'raw_tp') {
 	ok(@rx && $rx[-1]{end_ns} <= $read{32} && $rx[-1]{end_ns} > $read{31} && $rx[-1]{begin_ns} <= $sent,
 	   'burst: the last sample is the 32nd read');
 	my ($loss) = of_type($objs, 'loss');
+	my ($segs) = map { /^segs (\d+)/ ? $1 : () } @lines;
+	is($segs, $M, "burst: the socket received $M data segments (TCP_INFO)");
 	is($loss->{net}{inflight_full}, $M - 32, 'burst: ' . ($M - 32) . ' ranges past the ring counted in inflight_full');
 }
 

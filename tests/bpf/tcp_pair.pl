@@ -25,8 +25,11 @@
 #       ones one per recv(); prints "read K BYTES T_NS" after each
 #   tcp_pair.pl burst ADDR PORT M   one process, on ADDR (lo): connects to
 #       itself, prints "ready PID", waits for a line on stdin, sends M
-#       messages of 100 bytes 1 ms apart, prints "sent T_NS", sleeps 10 ms,
-#       reads them one per recv(), prints "read K T_NS" after each
+#       messages of 100 bytes, each once the previous one left (at least
+#       1 ms apart), prints "sent T_NS", sleeps 10 ms,
+#       reads them one per recv(), prints "read K T_NS" after each, then
+#       "segs N": the data segments the reading socket received, from
+#       TCP_INFO (tcpi_data_segs_in: the sender may have merged messages)
 #   tcp_pair.pl send ADDR PORT   sender: prints "ready PID", waits for a
 #       line on stdin, connects (TCP_NODELAY), then on each "send K SIZE"
 #       read from fd 3 sends message K and prints "send K T_NS"; closes on
@@ -35,7 +38,7 @@ use strict;
 use warnings;
 use IO::Handle;
 use IO::Socket::INET;
-use Socket qw(IPPROTO_TCP TCP_NODELAY MSG_PEEK MSG_WAITALL);
+use Socket qw(IPPROTO_TCP TCP_NODELAY TCP_INFO MSG_PEEK MSG_WAITALL);
 use Time::HiRes qw(clock_gettime CLOCK_MONOTONIC sleep);
 
 sub now_ns { return int(clock_gettime(CLOCK_MONOTONIC) * 1e9) }
@@ -51,7 +54,19 @@ if ($mode eq 'backlog' || $mode eq 'burst') {
 		or die "connect: $@";
 	$c->setsockopt(IPPROTO_TCP, TCP_NODELAY, 1) or die "TCP_NODELAY: $!";
 	my $r = $l->accept or die "accept: $!";
-	my $send = sub { $c->send(chr(65 + $_[0] % 26) x 100) == 100 or die "send: $!"; sleep(0.001) };
+	my $send = sub {
+		$c->send(chr(65 + $_[0] % 26) x 100) == 100 or die "send: $!";
+		sleep(0.001);
+		# burst: one segment per message (nothing left unsent for the
+		# next one to merge with: cwnd is 10 and the receiver's ACKs
+		# may be delayed); SIOCOUTQNSD: bytes not sent yet
+		for (1 .. 1000) {
+			last if $mode ne 'burst';
+			ioctl($c, 0x894B, my $nsd = pack('i', 0)) or die "SIOCOUTQNSD: $!";
+			last unless unpack('i', $nsd);
+			sleep(0.001);
+		}
+	};
 	$send->($_) for 1 .. $old;
 	print $mode eq 'burst' ? "ready $$\n" : "queued $$\n";
 	<STDIN>;
@@ -64,6 +79,11 @@ if ($mode eq 'backlog' || $mode eq 'burst') {
 			defined $r->recv($buf, 100, MSG_WAITALL) or die "recv: $!";
 			die "message $k: got " . length($buf) . " bytes\n" if length($buf) != 100;
 			print "read $k ", now_ns(), "\n";
+			next if $k < $new;
+			# struct tcp_info: tcpi_data_segs_in is the u32 at byte 152
+			my $info = getsockopt($r, IPPROTO_TCP, TCP_INFO) or die "TCP_INFO: $!";
+			die 'TCP_INFO too short' if length($info) < 156;
+			print 'segs ', unpack('L', substr($info, 152, 4)), "\n";
 			next;
 		}
 		next if $k == $old + 1; # read with the last old one
