@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: GPL-2.0
-/* net tracker: time of a received UDP datagram in the host, up to the
- * socket (rx stack) and up to the reader's recv() (rx delivered); time of
+/* net tracker: time of a received UDP datagram or TCP data in the host, up
+ * to the socket (rx stack) and up to the reader's recv() (rx delivered); time of
  * a sent packet in the queueing discipline (tx); drops counted per reason.
  *
  * Why not keyed by the sk_buff: between netif_receive_skb and the reader
@@ -18,8 +18,10 @@
  *                        MSG_PEEK or MSG_ERRQUEUE): pop the oldest.
  *
  * A UDP socket's receive queue is FIFO and one recv() takes one datagram,
- * so the pairing is exact for UDP.  TCP (a recv() takes any number of
- * segments, or part of one) is not paired: only UDP sockets are followed.
+ * so the pairing is exact for UDP.  A TCP recv() takes any number of
+ * segments, or part of one: TCP sockets have a FIFO of byte ranges by
+ * sequence number instead (net_tcp, see "TCP" below), and a recv() counts
+ * from the arrival of the oldest byte it took.
  *
  * The FIFO keeps NET_RING arrival times per socket.  Datagrams past that
  * (a reader far behind) are counted as lost (inflight_full) and become
@@ -362,7 +364,24 @@ static __always_inline void on_udp_recv(struct sock *sk, int ret)
 	rx_sample(sk, t, ts, stack_ns, ifindex, k.comm, ret);
 }
 
-/* ---- TCP: byte accounting by sequence number ---- */
+/* ---- TCP: byte accounting by sequence number ----
+ *
+ *   tcp_probe            per CPU: the first sequence number of the segment
+ *                        tcp_rcv_established is about to process (to start
+ *                        a new FIFO at the right byte);
+ *   sk_data_ready(sk)    the bytes readable in order end at rcv_nxt: those
+ *                        since the last push form one range, timed with
+ *                        this CPU's arrival (none when the segment came
+ *                        from the socket's backlog: sk_lock.owned);
+ *   sock_recv_length     copied_seq is past the bytes taken: the sample is
+ *                        now - arrival of the range of the oldest byte
+ *                        taken; ranges taken whole are popped.
+ *
+ * rcv_nxt moves only for bytes in order: out-of-order segments count from
+ * the arrival of the one that filled the gap, duplicates not at all.  Bytes
+ * with no time (queued before the FIFO, from the backlog, past a full
+ * ring: inflight_full) give no sample to a recv() whose oldest byte they
+ * hold.  A FIFO all read is deleted, and at TCP_CLOSE. */
 
 static __always_inline bool seq_before(__u32 a, __u32 b)
 {
