@@ -35,7 +35,7 @@ need_or_skip('iproute2 (ip) not installed') unless $ip;
 my ($N, $SLEEP_MS, $PORT) = (10, 20, 5557);
 my ($nsa, $nsb) = ("lt-tcp-a-$$", "lt-tcp-b-$$");
 my ($va, $vb) = ("ltt${$}a", "ltt${$}b"); # device names: at most 15 bytes
-my ($aa, $ab) = ('198.51.100.1', '198.51.100.2');
+my ($aa, $ab, $ac) = ('198.51.100.1', '198.51.100.2', '198.51.100.3');
 my $made;
 END { local $?; if ($made) { system("$ip netns del $_ 2>/dev/null") for ($nsa, $nsb); system("$ip link del $va 2>/dev/null"); } }
 
@@ -63,6 +63,9 @@ sub setup {
 		return "no MAC address for $_->[1]: $out" unless $mac{ $_->[1] };
 	}
 	for my $c ("$ip -n $nsa neigh replace $ab lladdr $mac{$vb} dev $va nud permanent",
+		   # the hand-written sender's address (tcp_ooo.pl): owned by
+		   # no one, its packets reach A and are dropped there
+		   "$ip -n $nsb neigh replace $ac lladdr $mac{$va} dev $vb nud permanent",
 		   "$ip -n $nsb neigh replace $aa lladdr $mac{$va} dev $vb nud permanent") {
 		my ($ok, $out) = sh($c);
 		return "$c: $out" unless $ok;
@@ -74,13 +77,18 @@ need_or_skip("cannot make the network namespaces: $err") if $err;
 
 my ($ifb) = (sh("$ip -n $nsb -o link show $vb"))[1] =~ /^(\d+):/;
 
-# Reader in namespace B, sender in A, joined by a pipe (fd 3 of both).
+# Reader in namespace B, sender in A, joined by a pipe (fd 3 of both);
+# each side: [script, arguments...].
 sub run_pair {
+	my ($rcmd, $scmd) = @_;
+	$rcmd //= ['tcp_pair.pl', 'recv', $ab, $PORT, $N, $SLEEP_MS];
+	$scmd //= ['tcp_pair.pl', 'send', $ab, $PORT];
 	local $^F = 10; # keep the pipe open across exec
 	pipe(my $r, my $w) or die "pipe: $!";
 	my (@out, @kids);
-	for my $side (['recv', $nsb, $w, $r], ['send', $nsa, $r, $w]) {
-		my ($mode, $ns, $mine, $other) = @$side;
+	for my $side ([$rcmd, $nsb, $w, $r], [$scmd, $nsa, $r, $w]) {
+		my ($cmd, $ns, $mine, $other) = @$side;
+		my ($script, @args) = @$cmd;
 		pipe(my $or, my $ow) or die "pipe: $!";
 		pipe(my $ir, my $iw) or die "pipe: $!";
 		my $pid = fork // die "fork: $!";
@@ -91,8 +99,7 @@ sub run_pair {
 			open STDOUT, '>&', $ow or POSIX::_exit(127);
 			close $iw;
 			open STDIN, '<&', $ir or POSIX::_exit(127);
-			{ no warnings "exec"; exec($ip, 'netns', 'exec', $ns, $^X, "$FindBin::Bin/bpf/tcp_pair.pl",
-			     $mode, $ab, $PORT, $N, $SLEEP_MS); }
+			{ no warnings "exec"; exec($ip, 'netns', 'exec', $ns, $^X, "$FindBin::Bin/bpf/$script", @args); }
 			POSIX::_exit(127);
 		}
 		close $ow;
@@ -267,6 +274,36 @@ for my $hook ('tp_btf', 'raw_tp') {
 	my ($segs) = map { /^segs (\d+)/ ? $1 : () } @lines;
 	is($segs, $M, "burst: the socket received $M data segments (TCP_INFO)");
 	is($loss->{net}{inflight_full}, $M - 32, 'burst: ' . ($M - 32) . ' ranges past the ring counted in inflight_full');
+}
+
+# Out of order: a hand-written sender (tcp_ooo.pl) sends P, then R and S
+# with Q missing, then Q 30 ms later, then Q again.  R and S are not
+# readable until Q comes: the recv() of Q R S counts from Q's arrival
+# (about 30 ms before it), not from R's (60); the duplicate Q moves nothing.
+{
+	my $l = latrack_start('net', '--json', '-m', '0');
+	my @lines = run_pair(['tcp_pair.pl', 'oooread', $ab, $PORT + 12], ['tcp_ooo.pl', $ac, $ab, $PORT + 12]);
+	my ($rc, $objs) = latrack_stop($l);
+	my ($reader) = map { /^ready (\d+)/ ? $1 : () } $lines[0];
+	my %t = map { /^(send P|ooo|fill|dup) (\d+)/ ? ($1 => $2) : () } @lines;
+	my %r = map { /^recv (\d) (\d+) (\d+)/ ? ($1 => $3) : () } @lines;
+	is(scalar(keys %r), 2, 'ooo: reader read P, then Q R S');
+	my @rx = sort { $a->{end_ns} <=> $b->{end_ns} }
+		grep { ($_->{pid} // 0) == ($reader // -1) } of_type($objs, 'outlier', tracker => 'net', dir => 'rx');
+	is(scalar @rx, 2, 'ooo: two samples, one per recv()');
+	my ($p, $qrs) = @rx;
+	ok($p && $r{1} - $t{'send P'} - $p->{delay_ns} < 2e6 && $p->{delay_ns} <= $r{1} - $t{'send P'},
+	   sprintf('ooo: P read %.2f ms after its arrival (window %.2f ms)', ($p ? $p->{delay_ns} : 0) / 1e6,
+		   ($r{1} - $t{'send P'}) / 1e6));
+	ok($qrs && $qrs->{bytes} == 300 && $qrs->{begin_ns} >= $t{fill} && $qrs->{begin_ns} < $t{dup}
+	   && $r{2} - $t{fill} - $qrs->{delay_ns} < 2e6,
+	   sprintf('ooo: Q R S counted from the arrival of Q, which filled the gap (%.2f ms; from Q\'s send %.2f ms, from R\'s %.2f ms)',
+		   ($qrs ? $qrs->{delay_ns} : 0) / 1e6, ($r{2} - $t{fill}) / 1e6, ($r{2} - $t{ooo}) / 1e6));
+	my @sum = of_type($objs, 'summary', tracker => 'net', final => JSON::PP::true);
+	my ($rxs) = grep { $_->{kind} eq 'rx' && ($_->{pid} // 0) == ($reader // -1) } @sum;
+	is($rxs && $rxs->{count}, 2, "ooo: reader's rx class counts 2");
+	my ($st) = grep { $_->{kind} eq 'rx_stack' && $_->{dev} eq $vb } @sum;
+	is($st && $st->{count}, 2, "ooo: 2 pushes on $vb (P; Q with R and S), none for R, S or the duplicate");
 }
 
 done_testing();

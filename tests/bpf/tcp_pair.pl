@@ -30,6 +30,11 @@
 #       reads them one per recv(), prints "read K T_NS" after each, then
 #       "segs N": the data segments the reading socket received, from
 #       TCP_INFO (tcpi_data_segs_in: the sender may have merged messages)
+#   tcp_pair.pl oooread ADDR PORT   reader of tcp_ooo.pl's stream P Q R S
+#       (100 bytes each): listens, prints "ready PID", waits for a line on
+#       stdin, accepts, says "go" on fd 3, sleeps 70 ms, reads P (prints
+#       "recv 1 100 T_NS"), then Q R S in one recv() ("recv 2 300 T_NS"),
+#       says "end" on fd 3
 #   tcp_pair.pl send ADDR PORT   sender: prints "ready PID", waits for a
 #       line on stdin, connects (TCP_NODELAY), then on each "send K SIZE"
 #       read from fd 3 sends message K and prints "send K T_NS"; closes on
@@ -96,9 +101,31 @@ if ($mode eq 'backlog' || $mode eq 'burst') {
 	}
 	exit 0;
 }
-open(my $ctl, $mode eq 'recv' ? '>&=' : '<&=', 3) or die "fd 3: $!";
+my $writes = $mode eq 'recv' || $mode eq 'oooread'; # the reader leads
+open(my $ctl, $writes ? '>&=' : '<&=', 3) or die "fd 3: $!";
 $ctl->autoflush(1);
 
+if ($mode eq 'oooread') {
+	$0 = 'lt-tcp-oooread';
+	my $l = IO::Socket::INET->new(Proto => 'tcp', LocalAddr => $addr, LocalPort => $port,
+				      Listen => 1, ReuseAddr => 1) or die "listen $addr:$port: $@";
+	print "ready $$\n";
+	<STDIN>;
+	my $s = $l->accept or die "accept: $!";
+	print $ctl "go\n";
+	sleep(0.07);
+	my $i = 0;
+	for my $want ('P' x 100, 'Q' x 100 . 'R' x 100 . 'S' x 100) {
+		my $buf;
+		defined $s->recv($buf, length $want, MSG_WAITALL) or die "recv: $!";
+		my $t = now_ns();
+		die 'unexpected data: ' . substr($buf, 0, 20) . '...' if $buf ne $want;
+		$i++;
+		print "recv $i ", length($buf), " $t\n";
+	}
+	print $ctl "end\n";
+	exit 0;
+}
 if ($mode eq 'recv') {
 	$0 = 'lt-tcp-reader'; # the comm latrack must report
 	my $l = IO::Socket::INET->new(Proto => 'tcp', LocalAddr => $addr, LocalPort => $port,
