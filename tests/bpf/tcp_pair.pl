@@ -29,7 +29,8 @@
 #       1 ms apart), prints "sent T_NS", sleeps 10 ms,
 #       reads them one per recv(), prints "read K T_NS" after each, then
 #       "segs N": the data segments the reading socket received, from
-#       TCP_INFO (tcpi_data_segs_in: the sender may have merged messages)
+#       TCP_INFO (tcpi_data_segs_in, duplicates included), and "retrans N":
+#       the segments the sending socket sent again (tcpi_total_retrans)
 #   tcp_pair.pl oooread ADDR PORT   reader of tcp_ooo.pl's stream P Q R S
 #       (100 bytes each): listens, prints "ready PID", waits for a line on
 #       stdin, accepts, says "go" on fd 3, sleeps 70 ms, reads P (prints
@@ -89,6 +90,10 @@ if ($mode eq 'backlog' || $mode eq 'burst') {
 			my $info = getsockopt($r, IPPROTO_TCP, TCP_INFO) or die "TCP_INFO: $!";
 			die 'TCP_INFO too short' if length($info) < 156;
 			print 'segs ', unpack('L', substr($info, 152, 4)), "\n";
+			# the sender's retransmissions (tcpi_total_retrans, byte
+			# 100): tail loss probes while the reader's ACKs wait
+			my $sinfo = getsockopt($c, IPPROTO_TCP, TCP_INFO) or die "TCP_INFO: $!";
+			print 'retrans ', unpack('L', substr($sinfo, 100, 4)), "\n";
 			next;
 		}
 		next if $k == $old + 1; # read with the last old one
