@@ -125,7 +125,7 @@ sub run_pair {
 
 for my $hook ('tp_btf', 'raw_tp') {
 	my @extra = $hook eq 'raw_tp' ? ('--raw-tp') : ();
-	my $l = latrack_start('net', '--json', '-m', '5ms', @extra);
+	my $l = latrack_start('net', '--json', '-m', '1ms', @extra);
 	ok($l, "$hook: latrack run net starts") or next;
 	my @lines = run_pair();
 	my ($rc, $objs) = latrack_stop($l);
