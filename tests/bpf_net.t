@@ -157,7 +157,12 @@ for my $hook ('tp_btf', 'raw_tp') {
 	is(scalar(keys %got), $N, "$hook: workload received $N datagrams");
 
 	my @rx = of_type($objs, 'outlier', tracker => 'net', dir => 'rx', dev => $vb);
-	is(scalar @rx, $N, "$hook: $N rx delivery outliers on $vb");
+	# One per datagram (threshold 1 ms), except when a loaded machine made
+	# the sender so late that the reader already waited in recv(): a
+	# window (send -> recv return) under 2 ms may have none.
+	my $must = grep { $got{$_} - $sent{$_} >= 2e6 } keys %sent;
+	ok(@rx >= $must && @rx <= $N, "$hook: $N rx delivery outliers on $vb (" . scalar(@rx)
+	   . "; $must datagrams waited 2 ms or more)");
 	is(scalar(grep { $_->{pid} == $reader && $_->{comm} eq 'lt-udp-reader' } @rx), scalar @rx,
 	   "$hook: attributed to the reader (pid $reader, lt-udp-reader)");
 	is(scalar(grep { $_->{exit} eq 'copied to user' && $_->{protocol} == 17 && $_->{ifindex} == $ifindex{$vb} } @rx),
@@ -174,12 +179,18 @@ for my $hook ('tp_btf', 'raw_tp') {
 		$close++ if $win - $e->{delay_ns} < 2e6;
 	}
 	is($inside, scalar @rx, "$hook: every rx outlier inside its datagram's send -> recv window");
-	cmp_ok($close, '>=', $N - 2, "$hook: within 2 ms of the window the workload timed ($close of $N)");
+	cmp_ok($close, '>=', scalar(@rx) - 2, "$hook: within 2 ms of the window the workload timed ($close of "
+	       . scalar(@rx) . ")");
 	# The workload's design: about SLEEP_MS each.  Per datagram, the
 	# run-queue waits of the reader and the sender (4 ms with CPU hogs
-	# here) move it; the windows above follow them, the median does not.
+	# here; more on a machine shared with other test runs) move it; the
+	# windows above follow them, and the median follows the windows'.
 	my @d = sort { $a <=> $b } map { $_->{delay_ns} } @rx;
-	ok(@d && abs(median(@d) - $SLEEP_MS * 1e6) < 3e6, "$hook: median ${SLEEP_MS} ms +- 3 ms");
+	my @w = map { $got{$_} - $sent{$_} } keys %sent;
+	ok(@d && abs(median(@d) - median(@w)) < 2e6 && median(@d) > ($SLEEP_MS - 3) * 1e6
+	   && median(@d) < ($SLEEP_MS + 10) * 1e6,
+	   sprintf("$hook: median %.2f ms, the windows' %.2f ms (%u ms sleeps)", (median(@d) // 0) / 1e6,
+		   median(@w) / 1e6, $SLEEP_MS));
 	diag(sprintf("$hook: rx delivery %.2f .. %.2f ms, median %.2f ms", $d[0] / 1e6, $d[-1] / 1e6,
 		     median(@d) / 1e6)) if @d;
 

@@ -144,32 +144,46 @@ for my $hook ('tp_btf', 'raw_tp') {
 
 	my @rx = sort { $a->{end_ns} <=> $b->{end_ns} }
 		of_type($objs, 'outlier', tracker => 'net', dir => 'rx', dev => $vb);
-	is(scalar @rx, $nrecv, "$hook: $nrecv rx delivery outliers on $vb, one per recv() (none for the MSG_PEEK)");
 	is(scalar(grep { $_->{pid} == $reader && $_->{comm} eq 'lt-tcp-reader' } @rx), scalar @rx,
-	   "$hook: attributed to the reader (pid $reader, lt-tcp-reader)");
+	   "$hook: rx outliers on $vb attributed to the reader (pid $reader, lt-tcp-reader)");
 	is(scalar(grep { $_->{exit} eq 'copied to user' && $_->{protocol} == 6 && $_->{ifindex} == $ifb } @rx),
 	   scalar @rx, "$hook: TCP (protocol 6), copied to user, ifindex $ifb");
 
-	# Pair the outliers with the recv()s in time order: outlier i ends
-	# before recv i returns and after recv i-1 did.  Its window: send of
-	# the message of the oldest byte -> recv return.
-	my ($inside, $close, @d) = (0, 0);
+	# Pair outliers and recv()s by time: the outlier of recv i ends after
+	# recv i-1 returned and before recv i did.  Its window: send of the
+	# message of the oldest byte -> recv return.  Each recv() has one
+	# (threshold 1 ms), except when a loaded machine made the sender so late
+	# that the reader was already waiting in recv(): a window under 2 ms
+	# may have none.
+	my ($paired, $missing, $inside, $close, @d, @w) = (0, 0, 0, 0);
 	for my $i (0 .. $#recvs) {
-		my ($r, $e) = ($recvs[$i], $rx[$i]);
-		last unless $e;
+		my $r = $recvs[$i];
 		my $prev = $i ? $recvs[$i - 1]{t} : 0;
 		my $sent = $sent{ $r->{k} } // next;
-		push @d, $e->{delay_ns};
-		next unless $e->{end_ns} <= $r->{t} && $e->{end_ns} >= $prev && $e->{begin_ns} >= $sent;
+		my @e = grep { $_->{end_ns} > $prev && $_->{end_ns} <= $r->{t} } @rx;
+		$paired += @e;
+		$missing++ if !@e && $r->{t} - $sent >= 2e6;
+		my $e = $e[0] or next;
+		next unless $e->{begin_ns} >= $sent;
 		$inside++;
 		$close++ if $r->{t} - $sent - $e->{delay_ns} < 2e6;
 		$r->{delay} = $e->{delay_ns};
+		$r->{win} = $r->{t} - $sent;
 		is($e->{bytes}, $r->{bytes}, "$hook: recv $i: $r->{bytes} bytes") if $i >= $N;
 	}
-	is($inside, $nrecv, "$hook: every outlier inside its recv()'s window (send of the oldest byte -> recv return)");
-	cmp_ok($close, '>=', $nrecv - 2, "$hook: within 2 ms of that window ($close of $nrecv)");
+	is($paired, scalar @rx, "$hook: every outlier pairs with one recv() (none for the MSG_PEEK)");
+	is($missing, 0, "$hook: every recv() has its outlier (" . scalar(@rx) . " of $nrecv)");
+	is($inside, scalar @rx, "$hook: every outlier inside its recv()'s window (send of the oldest byte -> recv return)");
+	cmp_ok($close, '>=', scalar(@rx) - 2, "$hook: within 2 ms of that window ($close of " . scalar(@rx) . ")");
+	# The workload's design: about SLEEP_MS each.  A loaded machine moves
+	# single rounds (the reader's sleep overruns, the sender is late); the
+	# windows move with them, and the median follows the windows'.
 	my @rounds = sort { $a <=> $b } map { $_->{delay} // () } @recvs[0 .. $N - 1];
-	ok(@rounds == $N && abs(median(@rounds) - $SLEEP_MS * 1e6) < 3e6, "$hook: rounds: median ${SLEEP_MS} ms +- 3 ms");
+	my @wins = map { $_->{win} // () } @recvs[0 .. $N - 1];
+	ok(@rounds >= $N - 2 && abs(median(@rounds) - median(@wins)) < 2e6
+	   && median(@rounds) > ($SLEEP_MS - 3) * 1e6 && median(@rounds) < ($SLEEP_MS + 10) * 1e6,
+	   sprintf("$hook: rounds: median %.2f ms, the windows' %.2f ms (%u ms sleeps)",
+		   (median(@rounds) // 0) / 1e6, (median(@wins) // 0) / 1e6, $SLEEP_MS));
 	my ($two, $peek, $half1, $half2) = @recvs[$N .. $N + 3];
 	my $win = sub { $_[0]{t} - $sent{ $_[1] // $_[0]{k} } };
 	# one recv() of two messages sent 10 ms apart: the older one's wait
