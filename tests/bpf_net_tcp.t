@@ -215,7 +215,10 @@ for my $hook ('tp_btf', 'raw_tp') {
 	my ($rxs) = grep { $_->{kind} eq 'rx' && ($_->{pid} // 0) == $reader } @sum;
 	is($rxs && $rxs->{count}, $nrecv, "$hook: reader's rx class counts $nrecv (one sample per recv())");
 	my ($loss) = of_type($objs, 'loss');
-	is(scalar(grep { $_ } values %{ $loss->{net} // {} }), 0, "$hook: nothing lost");
+	# No outlier or sample lost.  inflight_full is left out: it counts the
+	# readers of every socket on the machine that fall 32 datagrams or
+	# ranges behind, and other programs (other test runs) share it.
+	is(($loss->{net}{ringbuf} // 0) + ($loss->{net}{hist_full} // 0), 0, "$hook: nothing lost (ring buffer, histograms)");
 }
 
 # Bytes already waiting when latrack starts have no arrival time: a recv()
@@ -295,7 +298,8 @@ for my $hook ('tp_btf', 'raw_tp') {
 	my ($retrans) = map { /^retrans (\d+)/ ? $1 : () } @lines;
 	is(($segs // 0) - ($retrans // 0), $M, "burst: the socket received $M data segments"
 	   . " (TCP_INFO: $segs, $retrans of them sent again: duplicates, which push nothing)");
-	is($loss->{net}{inflight_full}, $M - 32, 'burst: ' . ($M - 32) . ' ranges past the ring counted in inflight_full');
+	# at least: other sockets of the machine may add theirs
+	cmp_ok($loss->{net}{inflight_full} // 0, '>=', $M - 32, 'burst: ' . ($M - 32) . ' ranges past the ring counted in inflight_full');
 }
 
 # Out of order: a hand-written sender (tcp_ooo.pl) sends P, then R and S
