@@ -209,7 +209,10 @@ for my $hook ('tp_btf', 'raw_tp') {
 		is($dr && $dr->{reason}, 'NO_SOCKET', "$hook: drop reason named from the kernel's BTF");
 	}
 	my ($loss) = of_type($objs, 'loss');
-	is(scalar(grep { $_ } values %{ $loss->{net} // {} }), 0, "$hook: nothing lost");
+	# No outlier or sample lost.  inflight_full is left out: it counts the
+	# readers of every socket on the machine that fall 32 datagrams or
+	# ranges behind, and other programs (other test runs) share it.
+	is(($loss->{net}{ringbuf} // 0) + ($loss->{net}{hist_full} // 0), 0, "$hook: nothing lost (ring buffer, histograms)");
 }
 
 # Datagrams already waiting when latrack starts have no arrival time: they
