@@ -40,6 +40,7 @@
 #include <bpf/bpf_helpers.h>
 #include <bpf/bpf_tracing.h>
 #include <bpf/bpf_core_read.h>
+#include <bpf/bpf_endian.h>
 #include "lt_common.bpf.h"
 
 char LICENSE[] SEC("license") = "GPL";
@@ -73,7 +74,28 @@ struct net_cpu {
 	char dev[LT_COMM_LEN];
 	__u64 probe_sk;    /* tcp_probe: its socket */
 	__u64 probe_ts;    /* tcp_probe: ts (the arrival) when it fired */
+	__u64 probe_arr;   /* tcp_probe from the backlog: the segment's arrival (0: unknown) */
+	__u32 probe_ifindex;
+	__u32 pad2;
+	char probe_dev[LT_COMM_LEN];
 };
+
+/* TCP segments with data, by data buffer (skb->head: a tap's clone shares
+ * it): arrival time and device, for the segments a task's release_sock()
+ * processes from the socket's backlog later, maybe on another CPU. */
+struct net_arrival {
+	__u64 ts;
+	__u32 ifindex;
+	__u32 pad;
+	char dev[LT_COMM_LEN];
+};
+
+struct {
+	__uint(type, BPF_MAP_TYPE_LRU_HASH);
+	__uint(max_entries, 16384);
+	__type(key, __u64); /* skb->head */
+	__type(value, struct net_arrival);
+} net_arrival SEC(".maps");
 
 struct {
 	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
@@ -207,6 +229,46 @@ static __always_inline void dev_sample(__u32 kind, __u32 n, const char *dev, __u
 	lt_hist_add(&k, delay);
 }
 
+/* A TCP segment with data (IPv4, or IPv6 without extension headers):
+ * remember its arrival by data buffer, in case it waits in a socket's
+ * backlog.  skb->data is at the network header here. */
+static __always_inline void note_tcp_arrival(struct sk_buff *skb, const struct net_cpu *c)
+{
+	__u16 proto = bpf_ntohs(BPF_CORE_READ(skb, protocol)), len = 0;
+	unsigned char *data = BPF_CORE_READ(skb, data);
+	__u8 b[2] = {}, l4 = 0, doff = 0;
+	__u32 l3 = 0;
+	struct net_arrival a = {};
+	__u64 head;
+
+	if (proto == 0x0800) { /* IPv4 */
+		if (bpf_probe_read_kernel(b, 1, data) || bpf_probe_read_kernel(&l4, 1, data + 9) ||
+		    bpf_probe_read_kernel(&len, 2, data + 2))
+			return;
+		l3 = (b[0] & 0xf) * 4;
+		len = bpf_ntohs(len);
+		if (len < l3)
+			return;
+		len -= l3;
+	} else if (proto == 0x86DD) { /* IPv6 */
+		if (bpf_probe_read_kernel(&l4, 1, data + 6) || bpf_probe_read_kernel(&len, 2, data + 4))
+			return;
+		l3 = 40;
+		len = bpf_ntohs(len);
+	} else {
+		return;
+	}
+	if (l4 != NET_IPPROTO_TCP || l3 > 60 || bpf_probe_read_kernel(&doff, 1, data + l3 + 12))
+		return;
+	if (len <= (doff >> 4) * 4)
+		return; /* no data: an ACK */
+	head = (__u64)BPF_CORE_READ(skb, head);
+	a.ts = c->ts;
+	a.ifindex = c->ifindex;
+	__builtin_memcpy(a.dev, c->dev, LT_COMM_LEN);
+	bpf_map_update_elem(&net_arrival, &head, &a, BPF_ANY);
+}
+
 static __always_inline void on_receive(struct sk_buff *skb)
 {
 	__u32 zero = 0;
@@ -218,6 +280,7 @@ static __always_inline void on_receive(struct sk_buff *skb)
 	c->ts = bpf_ktime_get_ns();
 	c->ifindex = BPF_CORE_READ(dev, ifindex);
 	BPF_CORE_READ_STR_INTO(&c->dev, dev, name);
+	note_tcp_arrival(skb, c);
 }
 
 static __always_inline void on_tcp_ready(const struct sock *sk, struct net_cpu *c, __u64 now);
@@ -444,6 +507,18 @@ static __always_inline void on_tcp_probe(const struct sock *sk, const struct sk_
 	c->probe_sk = (__u64)sk;
 	c->probe_seq = seq;
 	c->probe_ts = c->ts;
+	c->probe_arr = 0;
+	if (BPF_CORE_READ(sk, sk_lock.owned)) { /* from the backlog */
+		__u64 head = (__u64)BPF_CORE_READ(skb, head);
+		struct net_arrival *a = bpf_map_lookup_elem(&net_arrival, &head);
+
+		if (a) {
+			c->probe_arr = a->ts;
+			c->probe_ifindex = a->ifindex;
+			__builtin_memcpy(c->probe_dev, a->dev, LT_COMM_LEN);
+			bpf_map_delete_elem(&net_arrival, &head);
+		}
+	}
 }
 
 /* sk_data_ready on a TCP socket: the bytes that became readable in order
@@ -451,7 +526,8 @@ static __always_inline void on_tcp_probe(const struct sock *sk, const struct sk_
 static __always_inline void on_tcp_ready(const struct sock *sk, struct net_cpu *c, __u64 now)
 {
 	__u64 key = (__u64)sk, ts = 0;
-	__u32 zero = 0, end, i;
+	__u32 zero = 0, end, i, ifindex = 0;
+	bool backlog = false;
 	struct net_tcp *f;
 
 	if (!c || BPF_CORE_READ(sk, __sk_common.skc_state) == NET_TCP_LISTEN)
@@ -462,10 +538,19 @@ static __always_inline void on_tcp_ready(const struct sock *sk, struct net_cpu *
 		return;
 	/* In softirq, the socket is not owned by a task.  When it is, this
 	 * is release_sock() processing segments queued to the backlog while
-	 * a task held the socket: the CPU's arrival is another packet's. */
-	if (c->ts && c->ts <= now && now - c->ts <= NET_STALE_NS &&
-	    !BPF_CORE_READ(sk, sk_lock.owned))
-		ts = c->ts;
+	 * a task held the socket: the CPU's arrival is another packet's; the
+	 * segment's own is the one tcp_probe found by its data buffer. */
+	if (!BPF_CORE_READ(sk, sk_lock.owned)) {
+		if (c->ts && c->ts <= now && now - c->ts <= NET_STALE_NS) {
+			ts = c->ts;
+			ifindex = c->ifindex;
+		}
+	} else if (c->probe_sk == key && c->probe_ts == c->ts && c->probe_arr &&
+		   c->probe_arr <= now && now - c->probe_arr <= NET_STALE_NS) {
+		ts = c->probe_arr;
+		ifindex = c->probe_ifindex;
+		backlog = true;
+	}
 	end = tcp_data_end(sk);
 
 	f = bpf_map_lookup_elem(&net_tcp, &key);
@@ -492,7 +577,7 @@ static __always_inline void on_tcp_ready(const struct sock *sk, struct net_cpu *
 	}
 	if (!seq_before(f->end_seq, end))
 		return; /* no new byte in order (an ACK, a FIN, out of order) */
-	if (ts && !filtered())
+	if (ts && !backlog && !filtered())
 		dev_sample(LT_NET_RX_STACK, c->ifindex, c->dev, now - ts);
 
 	if (f->tail - f->head >= NET_TCP_RING) {
@@ -536,9 +621,9 @@ static __always_inline void on_tcp_ready(const struct sock *sk, struct net_cpu *
 	f->ts[i] = ts;
 	f->end[i] = end;
 	f->stack_ns[i] = ts ? now - ts : 0;
-	f->ifindex[i] = ts ? c->ifindex : 0;
+	f->ifindex[i] = ifindex;
 	if (ts)
-		__builtin_memcpy(f->dev, c->dev, LT_COMM_LEN);
+		__builtin_memcpy(f->dev, backlog ? c->probe_dev : c->dev, LT_COMM_LEN);
 	f->tail++;
 	f->end_seq = end;
 }
