@@ -36,6 +36,11 @@
 #       stdin, accepts, says "go" on fd 3, sleeps 70 ms, reads P (prints
 #       "recv 1 100 T_NS"), then Q R S in one recv() ("recv 2 300 T_NS"),
 #       says "end" on fd 3
+#   tcp_pair.pl bulk ADDR PORT MB   one process and its child, on ADDR
+#       (lo): the child writes MB MiB in 64 KiB writes, the parent reads
+#       16 KiB at a time (data keeps arriving while it copies: segments
+#       wait in the socket's backlog); prints "ready PID", waits for a
+#       line on stdin, then "start T_NS", "end T_NS" and "reads N"
 #   tcp_pair.pl send ADDR PORT   sender: prints "ready PID", waits for a
 #       line on stdin, connects (TCP_NODELAY), then on each "send K SIZE"
 #       read from fd 3 sends message K and prints "send K T_NS"; closes on
@@ -51,6 +56,34 @@ sub now_ns { return int(clock_gettime(CLOCK_MONOTONIC) * 1e9) }
 
 my ($mode, $addr, $port, $n, $sleep_ms) = @ARGV;
 STDOUT->autoflush(1);
+if ($mode eq 'bulk') {
+	$0 = 'lt-tcp-bulk';
+	my $l = IO::Socket::INET->new(Proto => 'tcp', LocalAddr => $addr, LocalPort => $port,
+				      Listen => 1, ReuseAddr => 1) or die "listen $addr:$port: $@";
+	print "ready $$\n";
+	<STDIN>;
+	print 'start ', now_ns(), "\n";
+	my $pid = fork // die "fork: $!";
+	if (!$pid) {
+		my $c = IO::Socket::INET->new(Proto => 'tcp', PeerAddr => $addr, PeerPort => $port)
+			or die "connect: $@";
+		my $buf = 'x' x 65536;
+		for (1 .. $n * 16) {
+			defined syswrite($c, $buf) or die "write: $!";
+		}
+		exit 0;
+	}
+	my $r = $l->accept or die "accept: $!";
+	my ($got, $reads) = (0, 0);
+	while (my $k = sysread($r, my $b, 16384)) {
+		$got += $k;
+		$reads++;
+	}
+	waitpid $pid, 0;
+	die "read $got bytes\n" if $got != $n * 1048576;
+	print 'end ', now_ns(), "\n", "reads $reads\n";
+	exit 0;
+}
 if ($mode eq 'backlog' || $mode eq 'burst') {
 	$0 = "lt-tcp-$mode";
 	my ($old, $new) = $mode eq 'burst' ? (0, $n) : ($n, $sleep_ms);
