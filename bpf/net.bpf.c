@@ -434,16 +434,18 @@ static __always_inline void on_udp_recv(struct sock *sk, int ret)
  *                        a new FIFO at the right byte);
  *   sk_data_ready(sk)    the bytes readable in order end at rcv_nxt: those
  *                        since the last push form one range, timed with
- *                        this CPU's arrival (none when the segment came
- *                        from the socket's backlog: sk_lock.owned);
+ *                        this CPU's arrival; when the segment came from
+ *                        the socket's backlog (sk_lock.owned), with the
+ *                        arrival tcp_probe found by its data buffer in
+ *                        net_arrival (filled at netif_receive_skb);
  *   sock_recv_length     copied_seq is past the bytes taken: the sample is
  *                        now - arrival of the range of the oldest byte
  *                        taken; ranges taken whole are popped.
  *
  * rcv_nxt moves only for bytes in order: out-of-order segments count from
  * the arrival of the one that filled the gap, duplicates not at all.  Bytes
- * with no time (queued before the FIFO, from the backlog, past a full
- * ring: inflight_full) give no sample to a recv() whose oldest byte they
+ * with no time (queued before the FIFO, from the backlog when net_arrival
+ * lost it, past a full ring: inflight_full) give no sample to a recv() whose oldest byte they
  * hold.  A FIFO all read is deleted, and at TCP_CLOSE. */
 
 static __always_inline bool seq_before(__u32 a, __u32 b)
