@@ -140,9 +140,7 @@ sub run_pair {
 
 for my $hook ('tp_btf', 'raw_tp') {
 	my @extra = $hook eq 'raw_tp' ? ('--raw-tp') : ();
-	# 1 ms: every sample is an outlier, even when a loaded machine made
-	# the sender late (the datagram then waits less than the reader's sleep)
-	my $l = latrack_start('net', '--json', '-m', '1ms', @extra);
+	my $l = latrack_start('net', '--json', '-m', '10ms', @extra);
 	ok($l, "$hook: latrack run net starts") or next;
 	my @lines = run_pair();
 	my ($rc, $objs) = latrack_stop($l);
@@ -157,12 +155,12 @@ for my $hook ('tp_btf', 'raw_tp') {
 	is(scalar(keys %got), $N, "$hook: workload received $N datagrams");
 
 	my @rx = of_type($objs, 'outlier', tracker => 'net', dir => 'rx', dev => $vb);
-	# One per datagram (threshold 1 ms), except when a loaded machine made
-	# the sender so late that the reader already waited in recv(): a
-	# window (send -> recv return) under 2 ms may have none.
-	my $must = grep { $got{$_} - $sent{$_} >= 2e6 } keys %sent;
+	# One per datagram (threshold 10 ms), except when a loaded machine made
+	# the sender so late that its datagram waited less: a window (send ->
+	# recv return) under 12 ms may have none.
+	my $must = grep { $got{$_} - $sent{$_} >= 12e6 } keys %sent;
 	ok(@rx >= $must && @rx <= $N, "$hook: $N rx delivery outliers on $vb (" . scalar(@rx)
-	   . "; $must datagrams waited 2 ms or more)");
+	   . "; $must datagrams waited 12 ms or more)");
 	is(scalar(grep { $_->{pid} == $reader && $_->{comm} eq 'lt-udp-reader' } @rx), scalar @rx,
 	   "$hook: attributed to the reader (pid $reader, lt-udp-reader)");
 	is(scalar(grep { $_->{exit} eq 'copied to user' && $_->{protocol} == 17 && $_->{ifindex} == $ifindex{$vb} } @rx),
@@ -212,7 +210,8 @@ for my $hook ('tp_btf', 'raw_tp') {
 	# No outlier or sample lost.  inflight_full is left out: it counts the
 	# readers of every socket on the machine that fall 32 datagrams or
 	# ranges behind, and other programs (other test runs) share it.
-	is(($loss->{net}{ringbuf} // 0) + ($loss->{net}{hist_full} // 0), 0, "$hook: nothing lost (ring buffer, histograms)");
+	is(($loss->{net}{ringbuf} // 0) + ($loss->{net}{hist_full} // 0), 0, "$hook: nothing lost (ring buffer, histograms)")
+		or diag(explain($loss));
 }
 
 # Datagrams already waiting when latrack starts have no arrival time: they
@@ -233,7 +232,7 @@ for my $hook ('tp_btf', 'raw_tp') {
 	}
 	close $ir;
 	my ($bl) = (readline($fh) // '') =~ /^queued (\d+)/;
-	my $l = latrack_start('net', '--json', '-m', '0');
+	my $l = latrack_start('net', '--json', '-m', '0', '--comm', 'lt-udp-backlog');
 	print $iw "go\n";
 	close $iw;
 	my @lines = <$fh>;
