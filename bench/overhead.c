@@ -17,10 +17,18 @@
  * program (build/bench/overhead -> build/latrack); bpftrace in $PATH.  A
  * tracer that is missing or fails to attach is reported and shown as NA.
  *
- * Usage: bench/overhead [-n CALLS_PER_LOOP] [-r ROUNDS]
+ * -f adds the floor of any tracer built this way, measured in the same
+ * rounds: programs that return at once attached to the same two tracepoints
+ * (raw_tp, loaded here with bpf(2); tp_btf dispatches the same way), and
+ * the same programs calling bpf_ktime_get_ns() once each, as any latency
+ * tracer must at both ends.  -B skips bpftrace (quicker, for trial builds).
+ *
+ * Usage: bench/overhead [-n CALLS_PER_LOOP] [-r ROUNDS] [-f] [-B]
  * Last line:
  *   overhead: latrack_ns_per_syscall=<X> bpftrace_ns_per_syscall=<Y> ratio=<X/Y> */
 #include <errno.h>
+#include <linux/bpf.h>
+#include <sys/syscall.h>
 #include <fcntl.h>
 #include <limits.h>
 #include <poll.h>
@@ -188,6 +196,65 @@ static double traced_loop(struct tracer *tr, long n)
 	return ns;
 }
 
+static int sys_bpf(int cmd, union bpf_attr *a)
+{
+	return (int)syscall(__NR_bpf, cmd, a, sizeof(*a));
+}
+
+/* A raw_tp program that returns 0, after one bpf_ktime_get_ns() if clock. */
+static int floor_prog(bool clock)
+{
+	struct bpf_insn insns[3] = { 0 };
+	union bpf_attr a;
+	int n = 0;
+
+	if (clock) {
+		insns[n].code = BPF_JMP | BPF_CALL;
+		insns[n++].imm = BPF_FUNC_ktime_get_ns;
+	}
+	insns[n].code = BPF_ALU64 | BPF_MOV | BPF_K; /* r0 = 0 */
+	n++;
+	insns[n++].code = BPF_JMP | BPF_EXIT;
+	memset(&a, 0, sizeof(a));
+	a.prog_type = BPF_PROG_TYPE_RAW_TRACEPOINT;
+	a.insns = (__u64)(unsigned long)insns;
+	a.insn_cnt = (__u32)n;
+	a.license = (__u64)(unsigned long)"GPL";
+	return sys_bpf(BPF_PROG_LOAD, &a);
+}
+
+/* ns per call with floor programs on sys_enter and sys_exit, or -1. */
+static double floor_loop(bool clock, long n)
+{
+	static const char *const tps[] = { "sys_enter", "sys_exit" };
+	int prog = floor_prog(clock), links[2] = { -1, -1 };
+	double ns = -1;
+
+	if (prog < 0) {
+		fprintf(stderr, "overhead: cannot load a floor program: %s\n", strerror(errno));
+		return -1;
+	}
+	for (int i = 0; i < 2; i++) {
+		union bpf_attr a;
+
+		memset(&a, 0, sizeof(a));
+		a.raw_tracepoint.name = (__u64)(unsigned long)tps[i];
+		a.raw_tracepoint.prog_fd = (__u32)prog;
+		links[i] = sys_bpf(BPF_RAW_TRACEPOINT_OPEN, &a);
+		if (links[i] < 0) {
+			fprintf(stderr, "overhead: cannot attach to %s: %s\n", tps[i], strerror(errno));
+			goto out;
+		}
+	}
+	ns = loop_ns(n);
+out:
+	for (int i = 0; i < 2; i++)
+		if (links[i] >= 0)
+			close(links[i]);
+	close(prog);
+	return ns;
+}
+
 static bool in_path(const char *prog)
 {
 	const char *path = getenv("PATH");
@@ -246,10 +313,12 @@ int main(int argc, char **argv)
 {
 	long n = 10000000;
 	int rounds = 5, opt, done = 0;
+	bool floors = false, no_bpftrace = false;
 	char latrack[PATH_MAX], x[32], y[32], ratio[32];
 	double add_lt[MAX_ROUNDS], add_bt[MAX_ROUNDS], base[MAX_ROUNDS];
+	double add_f0[MAX_ROUNDS], add_f1[MAX_ROUNDS];
 
-	while ((opt = getopt(argc, argv, "n:r:h")) != -1) {
+	while ((opt = getopt(argc, argv, "n:r:fBh")) != -1) {
 		switch (opt) {
 		case 'n':
 			n = strtol(optarg, NULL, 10);
@@ -257,9 +326,18 @@ int main(int argc, char **argv)
 		case 'r':
 			rounds = atoi(optarg);
 			break;
+		case 'f':
+			floors = true;
+			break;
+		case 'B':
+			no_bpftrace = true;
+			break;
 		default:
 			fprintf(opt == 'h' ? stdout : stderr,
-				"Usage: %s [-n CALLS_PER_LOOP (10000000)] [-r ROUNDS (5, at most %d)]\n",
+				"Usage: %s [-n CALLS_PER_LOOP (10000000)] [-r ROUNDS (5, at most %d)] [-f] [-B]\n"
+				"  -f  also measure the floor: empty programs on sys_enter/sys_exit,\n"
+				"      then the same with one bpf_ktime_get_ns() each\n"
+				"  -B  skip bpftrace\n",
 				argv[0], MAX_ROUNDS);
 			return opt == 'h' ? 0 : 2;
 		}
@@ -280,12 +358,15 @@ int main(int argc, char **argv)
 	if (geteuid()) {
 		fprintf(stderr, "overhead: needs root to load BPF programs; no tracer measured\n");
 		lt.ok = bt.ok = false;
+		floors = false;
 	}
 	if (access(latrack, X_OK)) {
 		fprintf(stderr, "overhead: %s: %s (run make first)\n", latrack, strerror(errno));
 		lt.ok = false;
 	}
-	if (!in_path("bpftrace")) {
+	if (no_bpftrace) {
+		bt.ok = false;
+	} else if (!in_path("bpftrace")) {
 		fprintf(stderr, "overhead: bpftrace is not installed (Debian package bpftrace): "
 				"no baseline, shown as NA\n");
 		bt.ok = false;
@@ -293,9 +374,12 @@ int main(int argc, char **argv)
 	signal(SIGPIPE, SIG_IGN);
 	printf("# %d rounds of %ld getppid() per loop; ns per call; +added vs the untraced loop before it\n",
 	       rounds, n);
-	printf("# %-5s %9s %9s %9s %9s %9s %9s\n", "round", "untraced", "latrack", "+added",
+	printf("# %-5s %9s %9s %9s %9s %9s %9s", "round", "untraced", "latrack", "+added",
 	       "untraced", "bpftrace", "+added");
-	for (int i = 0; i < rounds && (lt.ok || bt.ok); i++) {
+	if (floors)
+		printf(" %9s %9s %9s %9s %9s", "untraced", "empty", "+added", "clock", "+added");
+	putchar('\n');
+	for (int i = 0; i < rounds && (lt.ok || bt.ok || floors); i++) {
 		double b1 = loop_ns(n), l = lt.ok ? traced_loop(&lt, n) : -1;
 		double b2 = loop_ns(n), t = bt.ok ? traced_loop(&bt, n) : -1;
 
@@ -306,6 +390,18 @@ int main(int argc, char **argv)
 		print_cols(l, l - b1);
 		printf(" %9.1f ", b2);
 		print_cols(t, t - b2);
+		if (floors) {
+			double b3 = loop_ns(n), f0 = floor_loop(false, n), f1 = floor_loop(true, n);
+
+			if (f0 < 0 || f1 < 0)
+				floors = false;
+			add_f0[done] = f0 - b3;
+			add_f1[done] = f1 - b3;
+			printf(" %9.1f ", b3);
+			print_cols(f0, f0 - b3);
+			putchar(' ');
+			print_cols(f1, f1 - b3);
+		}
 		putchar('\n');
 		fflush(stdout);
 		done++;
@@ -316,6 +412,12 @@ int main(int argc, char **argv)
 	double ml = lt.ok ? median(add_lt, done) : 0, mt = bt.ok ? median(add_bt, done) : 0;
 
 	printf("untraced: %.1f ns per getppid() (median)\n", mb);
+	if (floors) {
+		printf("floor, empty programs on sys_enter and sys_exit: +%.1f ns per syscall\n",
+		       median(add_f0, done));
+		printf("floor, the same calling bpf_ktime_get_ns() once each: +%.1f ns per syscall\n",
+		       median(add_f1, done));
+	}
 	if (lt.ok)
 		printf("latrack run syscall: +%.1f ns per syscall (x%.2f the untraced loop)\n", ml,
 		       (mb + ml) / mb);
