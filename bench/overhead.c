@@ -54,6 +54,7 @@ struct tracer {
 	char *const *argv;
 	const char *ready; /* what it prints once its probes are attached */
 	bool ok;           /* still worth trying */
+	int own_links;     /* its raw tracepoint links on sys_enter/sys_exit */
 };
 
 static double now_ns(void)
@@ -65,6 +66,8 @@ static double now_ns(void)
 }
 
 volatile pid_t overhead_sink;
+
+static void check_quiet(int own);
 
 /* ns per getppid() over n calls.  getppid is never cached by glibc, and the
  * volatile sink keeps the calls from being merged. */
@@ -189,6 +192,7 @@ static double traced_loop(struct tracer *tr, long n)
 		return -1;
 	}
 	ns = loop_ns(n);
+	check_quiet(tr->own_links);
 	if (stop_tracer(tr, pid, out)) {
 		tr->ok = false;
 		return -1;
@@ -247,12 +251,84 @@ static double floor_loop(bool clock, long n)
 		}
 	}
 	ns = loop_ns(n);
+	check_quiet(2);
 out:
 	for (int i = 0; i < 2; i++)
 		if (links[i] >= 0)
 			close(links[i]);
 	close(prog);
 	return ns;
+}
+
+/* Raw tracepoint links (raw_tp and tp_btf programs) on sys_enter or
+ * sys_exit, ours included.  Another tracer there (a test suite running
+ * latrack in another session, say) adds its cost to every loop. */
+static int sys_tp_links(void)
+{
+	union bpf_attr a;
+	__u32 id = 0;
+	int n = 0;
+
+	for (;;) {
+		struct bpf_link_info info;
+		char name[64] = { 0 };
+		int fd;
+
+		memset(&a, 0, sizeof(a));
+		a.start_id = id;
+		if (sys_bpf(BPF_LINK_GET_NEXT_ID, &a))
+			break;
+		id = a.next_id;
+		memset(&a, 0, sizeof(a));
+		a.link_id = id;
+		fd = sys_bpf(BPF_LINK_GET_FD_BY_ID, &a);
+		if (fd < 0)
+			continue; /* gone meanwhile */
+		memset(&info, 0, sizeof(info));
+		info.raw_tracepoint.tp_name = (__u64)(unsigned long)name;
+		info.raw_tracepoint.tp_name_len = sizeof(name) - 1;
+		memset(&a, 0, sizeof(a));
+		a.info.bpf_fd = (__u32)fd;
+		a.info.info_len = sizeof(info);
+		a.info.info = (__u64)(unsigned long)&info;
+		if (!sys_bpf(BPF_OBJ_GET_INFO_BY_FD, &a) && info.type == BPF_LINK_TYPE_RAW_TRACEPOINT &&
+		    (!strcmp(name, "sys_enter") || !strcmp(name, "sys_exit")))
+			n++;
+		close(fd);
+	}
+	return n;
+}
+
+/* Links on sys_enter/sys_exit beyond the `own` we expect: another tracer
+ * was there during a loop, whose round is then measured again. */
+static int foreign;
+
+static void check_quiet(int own)
+{
+	int n = sys_tp_links() - own;
+
+	if (n > 0)
+		foreign = n;
+}
+
+/* Wait (up to 10 minutes) until no other program is on sys_enter/sys_exit. */
+static void wait_quiet(void)
+{
+	bool said = false;
+
+	for (int i = 0; i < 1200; i++) {
+		int n = sys_tp_links();
+		struct timespec ts = { 0, 500000000L };
+
+		if (!n)
+			return;
+		if (!said) {
+			printf("# waiting for %d other program(s) on sys_enter/sys_exit to go\n", n);
+			fflush(stdout);
+			said = true;
+		}
+		nanosleep(&ts, NULL);
+	}
 }
 
 static bool in_path(const char *prog)
@@ -352,8 +428,9 @@ int main(int argc, char **argv)
 	}
 	char *lt_argv[] = { latrack, "run", "syscall", "-m", "100s", "--timeout", "3600", NULL };
 	char *bt_argv[] = { "bpftrace", "-e", (char *)bpftrace_prog, NULL };
-	struct tracer lt = { "latrack", lt_argv, "latrack run: tracing", true };
-	struct tracer bt = { "bpftrace", bt_argv, "Attaching", true };
+	/* bpftrace's tracepoint probes are perf events, not raw tracepoints */
+	struct tracer lt = { "latrack", lt_argv, "latrack run: tracing", true, 2 };
+	struct tracer bt = { "bpftrace", bt_argv, "Attaching", true, 0 };
 
 	if (geteuid()) {
 		fprintf(stderr, "overhead: needs root to load BPF programs; no tracer measured\n");
@@ -379,22 +456,46 @@ int main(int argc, char **argv)
 	if (floors)
 		printf(" %9s %9s %9s %9s %9s", "untraced", "empty", "+added", "clock", "+added");
 	putchar('\n');
-	for (int i = 0; i < rounds && (lt.ok || bt.ok || floors); i++) {
-		double b1 = loop_ns(n), l = lt.ok ? traced_loop(&lt, n) : -1;
-		double b2 = loop_ns(n), t = bt.ok ? traced_loop(&bt, n) : -1;
+	for (int i = 0, tries = 0; i < rounds && (lt.ok || bt.ok || floors); tries++) {
+		double b1, l, b2, t, b3 = 0, f0 = 0, f1 = 0;
 
+		if (tries >= 3 * rounds) {
+			printf("# gave up: other tracers on sys_enter/sys_exit all along\n");
+			break;
+		}
+		wait_quiet();
+		foreign = 0;
+		b1 = loop_ns(n);
+		check_quiet(0);
+		l = lt.ok ? traced_loop(&lt, n) : -1;
+		check_quiet(0);
+		b2 = loop_ns(n);
+		check_quiet(0);
+		t = bt.ok ? traced_loop(&bt, n) : -1;
+		if (floors) {
+			check_quiet(0);
+			b3 = loop_ns(n);
+			check_quiet(0);
+			f0 = floor_loop(false, n);
+			f1 = floor_loop(true, n);
+			if (f0 < 0 || f1 < 0)
+				floors = false;
+		}
+		check_quiet(0);
+		if (foreign) {
+			printf("# round %d measured again: %d other program(s) on sys_enter/sys_exit meanwhile\n",
+			       i + 1, foreign);
+			continue;
+		}
+		i++;
 		base[done] = b1;
 		add_lt[done] = l - b1;
 		add_bt[done] = t - b2;
-		printf("  %-5d %9.1f ", i + 1, b1);
+		printf("  %-5d %9.1f ", i, b1);
 		print_cols(l, l - b1);
 		printf(" %9.1f ", b2);
 		print_cols(t, t - b2);
 		if (floors) {
-			double b3 = loop_ns(n), f0 = floor_loop(false, n), f1 = floor_loop(true, n);
-
-			if (f0 < 0 || f1 < 0)
-				floors = false;
 			add_f0[done] = f0 - b3;
 			add_f1[done] = f1 - b3;
 			printf(" %9.1f ", b3);
