@@ -97,7 +97,8 @@ static __always_inline int on_enter(long id, bool btf)
  * CPU's slot is its), move the syscall to sys_start[tid], which keeps
  * one entry per thread from its first switch in a syscall to its exit,
  * rewritten in place (an update takes the bucket lock; a lookup does
- * not).  Returns the entry, or NULL if prev is not in a syscall. */
+ * not).  Returns prev's entry in sys_start (its ts 0 if prev is not in a
+ * syscall), or NULL if it has none. */
 static __always_inline struct lt_sys_start *spill(__u32 tid)
 {
 	struct lt_sys_start s = {}, *sp;
@@ -105,14 +106,15 @@ static __always_inline struct lt_sys_start *spill(__u32 tid)
 	__u32 zero = 0;
 
 	c = bpf_map_lookup_elem(&sys_cpu, &zero);
-	if (!c || !c->ts)
-		return NULL;
+	if (!c || !c->ts || c->tid != tid) {
+		if (c)
+			c->ts = 0; /* not prev's: a switch not seen (at attach) */
+		/* Not entered on this CPU since prev last switched out: its
+		 * syscall, if any, is in sys_start already. */
+		return bpf_map_lookup_elem(&sys_start, &tid);
+	}
 	s.ts = c->ts;
 	s.nr = c->nr;
-	if (c->tid != tid) { /* a switch not seen (at attach): not prev's */
-		c->ts = 0;
-		return NULL;
-	}
 	sp = bpf_map_lookup_elem(&sys_start, &tid);
 	if (sp) {
 		sp->nr = s.nr;
