@@ -17,13 +17,21 @@
  * program (build/bench/overhead -> build/latrack); bpftrace in $PATH.  A
  * tracer that is missing or fails to attach is reported and shown as NA.
  *
+ * -C times the loops with the thread's CPU time instead of the wall
+ * clock: on a machine shared with other work, the time other processes
+ * take the CPU from the loop then does not count.
+ *
  * -f adds the floor of any tracer built this way, measured in the same
  * rounds: programs that return at once attached to the same two tracepoints
  * (raw_tp, loaded here with bpf(2); tp_btf dispatches the same way), and
  * the same programs calling bpf_ktime_get_ns() once each, as any latency
  * tracer must at both ends.  -B skips bpftrace (quicker, for trial builds).
  *
- * Usage: bench/overhead [-n CALLS_PER_LOOP] [-r ROUNDS] [-f] [-B]
+ * Rounds start when no other program is on sys_enter/sys_exit (raw_tp and
+ * tp_btf links: another latrack, say), and a round during which one
+ * appeared is measured again.
+ *
+ * Usage: bench/overhead [-n CALLS_PER_LOOP] [-r ROUNDS] [-f] [-B] [-C]
  * Last line:
  *   overhead: latrack_ns_per_syscall=<X> bpftrace_ns_per_syscall=<Y> ratio=<X/Y> */
 #include <errno.h>
@@ -69,15 +77,29 @@ volatile pid_t overhead_sink;
 
 static void check_quiet(int own);
 
+/* The clock of the loops: CLOCK_MONOTONIC (wall time), or with -C the
+ * thread's CPU time, which leaves out the time other processes take the
+ * CPU from the loop (the programs of the tracer under test run in the
+ * loop's syscalls, so they count either way). */
+static clockid_t loop_clock = CLOCK_MONOTONIC;
+
+static double loop_now_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(loop_clock, &ts);
+	return (double)ts.tv_sec * 1e9 + (double)ts.tv_nsec;
+}
+
 /* ns per getppid() over n calls.  getppid is never cached by glibc, and the
  * volatile sink keeps the calls from being merged. */
 static double loop_ns(long n)
 {
-	double t0 = now_ns();
+	double t0 = loop_now_ns();
 
 	for (long i = 0; i < n; i++)
 		overhead_sink = getppid();
-	return (now_ns() - t0) / (double)n;
+	return (loop_now_ns() - t0) / (double)n;
 }
 
 static int cmp_double(const void *a, const void *b)
@@ -394,7 +416,7 @@ int main(int argc, char **argv)
 	double add_lt[MAX_ROUNDS], add_bt[MAX_ROUNDS], base[MAX_ROUNDS];
 	double add_f0[MAX_ROUNDS], add_f1[MAX_ROUNDS];
 
-	while ((opt = getopt(argc, argv, "n:r:fBh")) != -1) {
+	while ((opt = getopt(argc, argv, "n:r:fBCh")) != -1) {
 		switch (opt) {
 		case 'n':
 			n = strtol(optarg, NULL, 10);
@@ -408,12 +430,16 @@ int main(int argc, char **argv)
 		case 'B':
 			no_bpftrace = true;
 			break;
+		case 'C':
+			loop_clock = CLOCK_THREAD_CPUTIME_ID;
+			break;
 		default:
 			fprintf(opt == 'h' ? stdout : stderr,
-				"Usage: %s [-n CALLS_PER_LOOP (10000000)] [-r ROUNDS (5, at most %d)] [-f] [-B]\n"
+				"Usage: %s [-n CALLS_PER_LOOP (10000000)] [-r ROUNDS (5, at most %d)] [-f] [-B] [-C]\n"
 				"  -f  also measure the floor: empty programs on sys_enter/sys_exit,\n"
 				"      then the same with one bpf_ktime_get_ns() each\n"
-				"  -B  skip bpftrace\n",
+				"  -B  skip bpftrace\n"
+				"  -C  time the loops with the thread's CPU time, not the wall clock\n",
 				argv[0], MAX_ROUNDS);
 			return opt == 'h' ? 0 : 2;
 		}
@@ -449,8 +475,8 @@ int main(int argc, char **argv)
 		bt.ok = false;
 	}
 	signal(SIGPIPE, SIG_IGN);
-	printf("# %d rounds of %ld getppid() per loop; ns per call; +added vs the untraced loop before it\n",
-	       rounds, n);
+	printf("# %d rounds of %ld getppid() per loop; ns per call (%s); +added vs the untraced loop before it\n",
+	       rounds, n, loop_clock == CLOCK_MONOTONIC ? "wall clock" : "thread CPU time");
 	printf("# %-5s %9s %9s %9s %9s %9s %9s", "round", "untraced", "latrack", "+added",
 	       "untraced", "bpftrace", "+added");
 	if (floors)
