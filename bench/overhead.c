@@ -28,8 +28,9 @@
  * tracer must at both ends.  -B skips bpftrace (quicker, for trial builds).
  *
  * Rounds start when no other program is on sys_enter/sys_exit (raw_tp and
- * tp_btf links: another latrack, say), and a round during which one
- * appeared is measured again.
+ * tp_btf links: another latrack, say), or after 10 s with those there; a
+ * round during which that set changed is measured again, and a round
+ * measured with others there says so.
  *
  * Usage: bench/overhead [-n CALLS_PER_LOOP] [-r ROUNDS] [-f] [-B] [-C]
  * Last line:
@@ -283,14 +284,16 @@ out:
 }
 
 /* Raw tracepoint links (raw_tp and tp_btf programs) on sys_enter or
- * sys_exit, ours included.  Another tracer there (a test suite running
- * latrack in another session, say) adds its cost to every loop. */
-static int sys_tp_links(void)
+ * sys_exit, ours included, and a signature of their ids.  Another tracer
+ * there (a test suite running latrack in another session, say) adds its
+ * cost to every loop. */
+static int sys_tp_links(unsigned long long *sig)
 {
 	union bpf_attr a;
 	__u32 id = 0;
 	int n = 0;
 
+	*sig = 0;
 	for (;;) {
 		struct bpf_link_info info;
 		char name[64] = { 0 };
@@ -314,32 +317,48 @@ static int sys_tp_links(void)
 		a.info.info_len = sizeof(info);
 		a.info.info = (__u64)(unsigned long)&info;
 		if (!sys_bpf(BPF_OBJ_GET_INFO_BY_FD, &a) && info.type == BPF_LINK_TYPE_RAW_TRACEPOINT &&
-		    (!strcmp(name, "sys_enter") || !strcmp(name, "sys_exit")))
+		    (!strcmp(name, "sys_enter") || !strcmp(name, "sys_exit"))) {
 			n++;
+			*sig = *sig * 1000003 + id; /* ids come in increasing order */
+		}
 		close(fd);
 	}
 	return n;
 }
 
-/* Links on sys_enter/sys_exit beyond the `own` we expect: another tracer
- * was there during a loop, whose round is then measured again. */
-static int foreign;
+/* The other programs on sys_enter/sys_exit when the round started, and
+ * whether that set changed during the round (which is then measured
+ * again).  A set that stays the same adds the same cost to both loops of
+ * each difference. */
+static int foreign0;
+static unsigned long long foreign_sig0;
+static bool foreign_changed;
 
-static void check_quiet(int own)
+static void round_start(void)
 {
-	int n = sys_tp_links() - own;
-
-	if (n > 0)
-		foreign = n;
+	foreign0 = sys_tp_links(&foreign_sig0);
+	foreign_changed = false;
 }
 
-/* Wait (up to 10 minutes) until no other program is on sys_enter/sys_exit. */
+/* own: the links of the tracer under test, attached now (their ids are
+ * not known: only the count is checked then). */
+static void check_quiet(int own)
+{
+	unsigned long long sig;
+	int n = sys_tp_links(&sig);
+
+	if (own ? n - own != foreign0 : n != foreign0 || sig != foreign_sig0)
+		foreign_changed = true;
+}
+
+/* Wait up to 10 s for the other programs on sys_enter/sys_exit to go. */
 static void wait_quiet(void)
 {
+	unsigned long long sig;
 	bool said = false;
 
-	for (int i = 0; i < 1200; i++) {
-		int n = sys_tp_links();
+	for (int i = 0; i < 20; i++) {
+		int n = sys_tp_links(&sig);
 		struct timespec ts = { 0, 500000000L };
 
 		if (!n)
@@ -486,11 +505,11 @@ int main(int argc, char **argv)
 		double b1, l, b2, t, b3 = 0, f0 = 0, f1 = 0;
 
 		if (tries >= 3 * rounds) {
-			printf("# gave up: other tracers on sys_enter/sys_exit all along\n");
+			printf("# gave up: other tracers kept coming and going on sys_enter/sys_exit\n");
 			break;
 		}
 		wait_quiet();
-		foreign = 0;
+		round_start();
 		b1 = loop_ns(n);
 		check_quiet(0);
 		l = lt.ok ? traced_loop(&lt, n) : -1;
@@ -508,11 +527,14 @@ int main(int argc, char **argv)
 				floors = false;
 		}
 		check_quiet(0);
-		if (foreign) {
-			printf("# round %d measured again: %d other program(s) on sys_enter/sys_exit meanwhile\n",
-			       i + 1, foreign);
+		if (foreign_changed) {
+			printf("# round %d measured again: other programs came or went on sys_enter/sys_exit\n",
+			       i + 1);
 			continue;
 		}
+		if (foreign0)
+			printf("# round %d: %d other program(s) on sys_enter/sys_exit all along\n", i + 1,
+			       foreign0);
 		i++;
 		base[done] = b1;
 		add_lt[done] = l - b1;
