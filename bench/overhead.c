@@ -37,6 +37,7 @@
  *   overhead: latrack_ns_per_syscall=<X> bpftrace_ns_per_syscall=<Y> ratio=<X/Y> */
 #include <errno.h>
 #include <linux/bpf.h>
+#include <sys/prctl.h>
 #include <sys/syscall.h>
 #include <fcntl.h>
 #include <limits.h>
@@ -139,6 +140,8 @@ static pid_t start_tracer(const struct tracer *tr, int *out)
 		return -1;
 	}
 	if (!pid) {
+		/* killed with us: a tracer left attached would slow everything */
+		prctl(PR_SET_PDEATHSIG, SIGINT);
 		dup2(p[1], STDOUT_FILENO);
 		dup2(p[1], STDERR_FILENO);
 		execvp(tr->argv[0], tr->argv);
