@@ -504,71 +504,100 @@ int main(int argc, char **argv)
 	if (floors)
 		printf(" %9s %9s %9s %9s %9s", "untraced", "empty", "+added", "clock", "+added");
 	putchar('\n');
-	for (int i = 0, tries = 0; i < rounds && (lt.ok || bt.ok || floors); tries++) {
-		double b1, l, b2, t, b3 = 0, f0 = 0, f1 = 0;
+	int nl = 0, nt = 0, nf = 0, others = 0;
 
-		if (tries >= 3 * rounds) {
-			printf("# gave up: other tracers kept coming and going on sys_enter/sys_exit\n");
+	/* Each difference (a traced loop minus the untraced loop just before
+	 * it) counts if no other program came or went on sys_enter/sys_exit
+	 * from the start of the one to the end of the other; else that
+	 * column shows "other" and is measured again in the next round. */
+	for (int r = 0; r < 4 * rounds; r++) {
+		bool want_l = lt.ok && nl < rounds, want_t = bt.ok && nt < rounds;
+		bool want_f = floors && nf < rounds;
+		double b, v, w;
+
+		if (!want_l && !want_t && !want_f)
 			break;
-		}
 		wait_quiet();
+		printf("  %-5d ", r + 1);
 		round_start();
-		b1 = loop_ns(n);
+		b = loop_ns(n);
 		check_quiet(0);
-		l = lt.ok ? traced_loop(&lt, n) : -1;
+		v = want_l ? traced_loop(&lt, n) : -1;
 		check_quiet(0);
-		b2 = loop_ns(n);
+		if (foreign0 > others)
+			others = foreign0;
+		if (want_l && v >= 0 && foreign_changed)
+			printf("%9.1f %9s %9s", b, "other", "");
+		else {
+			printf("%9.1f ", b);
+			print_cols(want_l ? v : -1, v - b);
+			if (want_l && v >= 0) {
+				base[done++] = b;
+				add_lt[nl++] = v - b;
+			}
+		}
+		round_start();
+		b = loop_ns(n);
 		check_quiet(0);
-		t = bt.ok ? traced_loop(&bt, n) : -1;
+		v = want_t ? traced_loop(&bt, n) : -1;
+		check_quiet(0);
+		if (foreign0 > others)
+			others = foreign0;
+		if (want_t && v >= 0 && foreign_changed)
+			printf(" %9.1f %9s %9s", b, "other", "");
+		else {
+			printf(" %9.1f ", b);
+			print_cols(want_t ? v : -1, v - b);
+			if (want_t && v >= 0)
+				add_bt[nt++] = v - b;
+		}
 		if (floors) {
+			round_start();
+			b = loop_ns(n);
 			check_quiet(0);
-			b3 = loop_ns(n);
+			v = want_f ? floor_loop(false, n) : -1;
+			w = want_f ? floor_loop(true, n) : -1;
 			check_quiet(0);
-			f0 = floor_loop(false, n);
-			f1 = floor_loop(true, n);
-			if (f0 < 0 || f1 < 0)
+			if (foreign0 > others)
+				others = foreign0;
+			if (want_f && (v < 0 || w < 0))
 				floors = false;
-		}
-		check_quiet(0);
-		if (foreign_changed) {
-			printf("# round %d measured again: other programs came or went on sys_enter/sys_exit\n",
-			       i + 1);
-			continue;
-		}
-		if (foreign0)
-			printf("# round %d: %d other program(s) on sys_enter/sys_exit all along\n", i + 1,
-			       foreign0);
-		i++;
-		base[done] = b1;
-		add_lt[done] = l - b1;
-		add_bt[done] = t - b2;
-		printf("  %-5d %9.1f ", i, b1);
-		print_cols(l, l - b1);
-		printf(" %9.1f ", b2);
-		print_cols(t, t - b2);
-		if (floors) {
-			add_f0[done] = f0 - b3;
-			add_f1[done] = f1 - b3;
-			printf(" %9.1f ", b3);
-			print_cols(f0, f0 - b3);
-			putchar(' ');
-			print_cols(f1, f1 - b3);
+			if (want_f && floors && foreign_changed)
+				printf(" %9.1f %9s %9s %9s %9s", b, "other", "", "other", "");
+			else {
+				printf(" %9.1f ", b);
+				print_cols(want_f ? v : -1, v - b);
+				putchar(' ');
+				print_cols(want_f ? w : -1, w - b);
+				if (want_f && floors) {
+					add_f0[nf] = v - b;
+					add_f1[nf++] = w - b;
+				}
+			}
 		}
 		putchar('\n');
 		fflush(stdout);
-		done++;
 	}
+	if (others)
+		printf("# up to %d other program(s) were on sys_enter/sys_exit (the same ones through each"
+		       " difference kept: their cost is in both of its loops)\n", others);
+	if (lt.ok && nl < rounds)
+		lt.ok = nl > 0;
+	if (bt.ok && nt < rounds)
+		bt.ok = nt > 0;
+	if (floors && nf == 0)
+		floors = false;
 	if (!done) /* nothing traced: the untraced figure still tells something */
 		base[done++] = loop_ns(n);
 	double mb = median(base, done);
-	double ml = lt.ok ? median(add_lt, done) : 0, mt = bt.ok ? median(add_bt, done) : 0;
+	double ml = lt.ok ? median(add_lt, nl) : 0, mt = bt.ok ? median(add_bt, nt) : 0;
 
 	printf("untraced: %.1f ns per getppid() (median)\n", mb);
 	if (floors) {
 		printf("floor, empty programs on sys_enter and sys_exit: +%.1f ns per syscall\n",
-		       median(add_f0, done));
+		       median(add_f0, nf));
 		printf("floor, the same calling bpf_ktime_get_ns() once each: +%.1f ns per syscall\n",
-		       median(add_f1, done));
+		       median(add_f1, nf));
 	}
 	if (lt.ok)
 		printf("latrack run syscall: +%.1f ns per syscall (x%.2f the untraced loop)\n", ml,
