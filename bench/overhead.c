@@ -77,7 +77,48 @@ static double now_ns(void)
 
 volatile pid_t overhead_sink;
 
-static void check_quiet(int own);
+/* The raw tracepoint links (raw_tp and tp_btf programs) on sys_enter and
+ * sys_exit, by id: the tracer under test, and any other there (a test
+ * suite running latrack in another session, say), which adds its cost to
+ * every loop while it is attached. */
+#define MAX_LINKS 256
+struct linkset {
+	int n;
+	__u32 id[MAX_LINKS]; /* increasing */
+};
+
+static void sys_tp_links(struct linkset *s);
+
+/* A traced loop and the untraced loop right after its tracer detached.
+ * The difference counts (valid) if the other programs on the two
+ * tracepoints were the same ones through both loops: their cost is then
+ * in both. */
+struct diff {
+	double traced, untraced;
+	bool valid;
+	int others; /* other programs there meanwhile */
+};
+
+static bool set_eq(const struct linkset *a, const struct linkset *b)
+{
+	return a->n == b->n && !memcmp(a->id, b->id, sizeof(a->id[0]) * (size_t)a->n);
+}
+
+/* small is in big, and big has own more. */
+static bool set_plus(const struct linkset *big, const struct linkset *small, int own)
+{
+	int j = 0;
+
+	if (big->n - small->n != own)
+		return false;
+	for (int i = 0; i < small->n; i++) {
+		while (j < big->n && big->id[j] < small->id[i])
+			j++;
+		if (j == big->n || big->id[j] != small->id[i])
+			return false;
+	}
+	return true;
+}
 
 /* The clock of the loops: CLOCK_MONOTONIC (wall time), or with -C the
  * thread's CPU time, which leaves out the time other processes take the
@@ -206,24 +247,30 @@ static int stop_tracer(const struct tracer *tr, pid_t pid, int out)
 	return 0;
 }
 
-/* One traced loop: ns per call, or a negative value if the tracer failed. */
-static double traced_loop(struct tracer *tr, long n)
+/* One difference with a tracer: false if the tracer failed. */
+static bool traced_diff(struct tracer *tr, long n, struct diff *d)
 {
+	static struct linkset b, c, e, f;
 	int out = -1;
 	pid_t pid = start_tracer(tr, &out);
-	double ns;
 
 	if (pid < 0) {
 		tr->ok = false;
-		return -1;
+		return false;
 	}
-	ns = loop_ns(n);
-	check_quiet(tr->own_links);
+	sys_tp_links(&b);
+	d->traced = loop_ns(n);
+	sys_tp_links(&c);
 	if (stop_tracer(tr, pid, out)) {
 		tr->ok = false;
-		return -1;
+		return false;
 	}
-	return ns;
+	sys_tp_links(&e);
+	d->untraced = loop_ns(n);
+	sys_tp_links(&f);
+	d->valid = set_eq(&b, &c) && set_eq(&e, &f) && set_plus(&b, &e, tr->own_links);
+	d->others = e.n;
+	return true;
 }
 
 static int sys_bpf(int cmd, union bpf_attr *a)
@@ -253,10 +300,13 @@ static int floor_prog(bool clock)
 	return sys_bpf(BPF_PROG_LOAD, &a);
 }
 
-/* ns per call with floor programs on sys_enter and sys_exit, or -1. */
-static double floor_loop(bool clock, long n)
+/* ns per call with floor programs on sys_enter and sys_exit, or -1; the
+ * links there during the loop in *during (before and after: else
+ * during->n = -1). */
+static double floor_loop(bool clock, long n, struct linkset *during)
 {
 	static const char *const tps[] = { "sys_enter", "sys_exit" };
+	static struct linkset after;
 	int prog = floor_prog(clock), links[2] = { -1, -1 };
 	double ns = -1;
 
@@ -276,8 +326,11 @@ static double floor_loop(bool clock, long n)
 			goto out;
 		}
 	}
+	sys_tp_links(during);
 	ns = loop_ns(n);
-	check_quiet(2);
+	sys_tp_links(&after);
+	if (!set_eq(during, &after))
+		during->n = -1;
 out:
 	for (int i = 0; i < 2; i++)
 		if (links[i] >= 0)
@@ -286,17 +339,31 @@ out:
 	return ns;
 }
 
-/* Raw tracepoint links (raw_tp and tp_btf programs) on sys_enter or
- * sys_exit, ours included, and a signature of their ids.  Another tracer
- * there (a test suite running latrack in another session, say) adds its
- * cost to every loop. */
-static int sys_tp_links(unsigned long long *sig)
+/* The floors: empty programs, then programs with a clock read, then the
+ * untraced loop; traced = empty, untraced, and *clock. */
+static bool floor_diff(long n, struct diff *d, double *clock)
+{
+	static struct linkset b0, b1, e, f;
+
+	d->traced = floor_loop(false, n, &b0);
+	*clock = floor_loop(true, n, &b1);
+	if (d->traced < 0 || *clock < 0)
+		return false;
+	sys_tp_links(&e);
+	d->untraced = loop_ns(n);
+	sys_tp_links(&f);
+	d->valid = b0.n >= 0 && b1.n >= 0 && set_eq(&e, &f) && set_plus(&b0, &e, 2) &&
+		   set_plus(&b1, &e, 2);
+	d->others = e.n;
+	return true;
+}
+
+static void sys_tp_links(struct linkset *s)
 {
 	union bpf_attr a;
 	__u32 id = 0;
-	int n = 0;
 
-	*sig = 0;
+	s->n = 0;
 	for (;;) {
 		struct bpf_link_info info;
 		char name[64] = { 0 };
@@ -320,54 +387,26 @@ static int sys_tp_links(unsigned long long *sig)
 		a.info.info_len = sizeof(info);
 		a.info.info = (__u64)(unsigned long)&info;
 		if (!sys_bpf(BPF_OBJ_GET_INFO_BY_FD, &a) && info.type == BPF_LINK_TYPE_RAW_TRACEPOINT &&
-		    (!strcmp(name, "sys_enter") || !strcmp(name, "sys_exit"))) {
-			n++;
-			*sig = *sig * 1000003 + id; /* ids come in increasing order */
-		}
+		    (!strcmp(name, "sys_enter") || !strcmp(name, "sys_exit")) && s->n < MAX_LINKS)
+			s->id[s->n++] = id;
 		close(fd);
 	}
-	return n;
-}
-
-/* The other programs on sys_enter/sys_exit when the round started, and
- * whether that set changed during the round (which is then measured
- * again).  A set that stays the same adds the same cost to both loops of
- * each difference. */
-static int foreign0;
-static unsigned long long foreign_sig0;
-static bool foreign_changed;
-
-static void round_start(void)
-{
-	foreign0 = sys_tp_links(&foreign_sig0);
-	foreign_changed = false;
-}
-
-/* own: the links of the tracer under test, attached now (their ids are
- * not known: only the count is checked then). */
-static void check_quiet(int own)
-{
-	unsigned long long sig;
-	int n = sys_tp_links(&sig);
-
-	if (own ? n - own != foreign0 : n != foreign0 || sig != foreign_sig0)
-		foreign_changed = true;
 }
 
 /* Wait up to 10 s for the other programs on sys_enter/sys_exit to go. */
 static void wait_quiet(void)
 {
-	unsigned long long sig;
+	static struct linkset s;
 	bool said = false;
 
 	for (int i = 0; i < 20; i++) {
-		int n = sys_tp_links(&sig);
 		struct timespec ts = { 0, 500000000L };
 
-		if (!n)
+		sys_tp_links(&s);
+		if (!s.n)
 			return;
 		if (!said) {
-			printf("# waiting for %d other program(s) on sys_enter/sys_exit to go\n", n);
+			printf("# waiting for %d other program(s) on sys_enter/sys_exit to go\n", s.n);
 			fflush(stdout);
 			said = true;
 		}
@@ -412,13 +451,14 @@ static int find_latrack(char *buf, size_t len)
 	return snprintf(buf, len, "%s/../latrack", self) < (int)len ? 0 : -1;
 }
 
-/* A traced loop and its added cost, or dashes if the tracer failed. */
-static void print_cols(double traced, double added)
+/* A difference: traced, untraced, added ("other" if it does not count). */
+static void print_diff(const struct diff *d)
 {
-	if (traced < 0)
-		printf("%9s %9s", "-", "-");
+	printf(" %9.1f %9.1f ", d->traced, d->untraced);
+	if (d->valid)
+		printf("%9.1f", d->traced - d->untraced);
 	else
-		printf("%9.1f %9.1f", traced, added);
+		printf("%9s", "other");
 }
 
 static void fmt_fig(char *buf, size_t len, double v, bool ok)
@@ -497,90 +537,66 @@ int main(int argc, char **argv)
 		bt.ok = false;
 	}
 	signal(SIGPIPE, SIG_IGN);
-	printf("# %d rounds of %ld getppid() per loop; ns per call (%s); +added vs the untraced loop before it\n",
+	printf("# %d rounds of %ld getppid() per loop; ns per call (%s); +added vs the untraced loop right after\n",
 	       rounds, n, loop_clock == CLOCK_MONOTONIC ? "wall clock" : "thread CPU time");
-	printf("# %-5s %9s %9s %9s %9s %9s %9s", "round", "untraced", "latrack", "+added",
-	       "untraced", "bpftrace", "+added");
+	printf("# %-5s %9s %9s %9s %9s %9s %9s", "round", "latrack", "untraced", "+added",
+	       "bpftrace", "untraced", "+added");
 	if (floors)
-		printf(" %9s %9s %9s %9s %9s", "untraced", "empty", "+added", "clock", "+added");
+		printf(" %9s %9s %9s %9s %9s", "empty", "untraced", "+added", "clock", "+added");
 	putchar('\n');
 	int nl = 0, nt = 0, nf = 0, others = 0;
 
-	/* Each difference (a traced loop minus the untraced loop just before
-	 * it) counts if no other program came or went on sys_enter/sys_exit
-	 * from the start of the one to the end of the other; else that
-	 * column shows "other" and is measured again in the next round. */
 	for (int r = 0; r < 4 * rounds; r++) {
 		bool want_l = lt.ok && nl < rounds, want_t = bt.ok && nt < rounds;
 		bool want_f = floors && nf < rounds;
-		double b, v, w;
+		struct diff d;
+		double clock;
 
 		if (!want_l && !want_t && !want_f)
 			break;
 		wait_quiet();
-		printf("  %-5d ", r + 1);
-		round_start();
-		b = loop_ns(n);
-		check_quiet(0);
-		v = want_l ? traced_loop(&lt, n) : -1;
-		check_quiet(0);
-		if (foreign0 > others)
-			others = foreign0;
-		if (want_l && v >= 0 && foreign_changed)
-			printf("%9.1f %9s %9s", b, "other", "");
-		else {
-			printf("%9.1f ", b);
-			print_cols(want_l ? v : -1, v - b);
-			if (want_l && v >= 0) {
-				base[done++] = b;
-				add_lt[nl++] = v - b;
+		printf("  %-5d", r + 1);
+		if (want_l && traced_diff(&lt, n, &d)) {
+			print_diff(&d);
+			if (d.valid) {
+				base[done++] = d.untraced;
+				add_lt[nl++] = d.traced - d.untraced;
 			}
+			others = d.others > others ? d.others : others;
+		} else {
+			printf(" %9s %9s %9s", "-", "-", "-");
 		}
-		round_start();
-		b = loop_ns(n);
-		check_quiet(0);
-		v = want_t ? traced_loop(&bt, n) : -1;
-		check_quiet(0);
-		if (foreign0 > others)
-			others = foreign0;
-		if (want_t && v >= 0 && foreign_changed)
-			printf(" %9.1f %9s %9s", b, "other", "");
-		else {
-			printf(" %9.1f ", b);
-			print_cols(want_t ? v : -1, v - b);
-			if (want_t && v >= 0)
-				add_bt[nt++] = v - b;
+		if (want_t && traced_diff(&bt, n, &d)) {
+			print_diff(&d);
+			if (d.valid)
+				add_bt[nt++] = d.traced - d.untraced;
+			others = d.others > others ? d.others : others;
+		} else {
+			printf(" %9s %9s %9s", "-", "-", "-");
 		}
 		if (floors) {
-			round_start();
-			b = loop_ns(n);
-			check_quiet(0);
-			v = want_f ? floor_loop(false, n) : -1;
-			w = want_f ? floor_loop(true, n) : -1;
-			check_quiet(0);
-			if (foreign0 > others)
-				others = foreign0;
-			if (want_f && (v < 0 || w < 0))
-				floors = false;
-			if (want_f && floors && foreign_changed)
-				printf(" %9.1f %9s %9s %9s %9s", b, "other", "", "other", "");
-			else {
-				printf(" %9.1f ", b);
-				print_cols(want_f ? v : -1, v - b);
-				putchar(' ');
-				print_cols(want_f ? w : -1, w - b);
-				if (want_f && floors) {
-					add_f0[nf] = v - b;
-					add_f1[nf++] = w - b;
+			if (want_f && floor_diff(n, &d, &clock)) {
+				print_diff(&d);
+				if (d.valid) {
+					printf(" %9.1f %9.1f", clock, clock - d.untraced);
+					add_f0[nf] = d.traced - d.untraced;
+					add_f1[nf++] = clock - d.untraced;
+				} else {
+					printf(" %9.1f %9s", clock, "other");
 				}
+				others = d.others > others ? d.others : others;
+			} else {
+				if (want_f)
+					floors = false;
+				printf(" %9s %9s %9s %9s %9s", "-", "-", "-", "-", "-");
 			}
 		}
 		putchar('\n');
 		fflush(stdout);
 	}
 	if (others)
-		printf("# up to %d other program(s) were on sys_enter/sys_exit (the same ones through each"
-		       " difference kept: their cost is in both of its loops)\n", others);
+		printf("# up to %d other program(s) were on sys_enter/sys_exit (the same ones through both"
+		       " loops of each difference kept: their cost is in both)\n", others);
 	if (lt.ok && nl < rounds)
 		lt.ok = nl > 0;
 	if (bt.ok && nt < rounds)
