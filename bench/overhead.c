@@ -181,8 +181,10 @@ static pid_t start_tracer(const struct tracer *tr, int *out)
 		return -1;
 	}
 	if (!pid) {
-		/* killed with us: a tracer left attached would slow everything */
-		prctl(PR_SET_PDEATHSIG, SIGINT);
+		/* killed with us: a tracer left attached would slow everything
+		 * (SIGKILL: a bpftrace still starting up let a SIGINT pass);
+		 * the kernel detaches the programs of a dead process */
+		prctl(PR_SET_PDEATHSIG, SIGKILL);
 		dup2(p[1], STDOUT_FILENO);
 		dup2(p[1], STDERR_FILENO);
 		execvp(tr->argv[0], tr->argv);
