@@ -70,6 +70,10 @@ const volatile __u32 targ_tid = 0;
 const volatile bool targ_comm_on = false;
 const volatile char targ_comm[LT_COMM_LEN] = {};
 const volatile __u64 targ_cgid = 0;   /* the cgroup or any descendant */
+/* Classes per process name only (tgid 0 in the class key): the daemon's
+ * classes, so that short-lived processes of one name share one kernel
+ * entry instead of filling the map. */
+const volatile bool class_by_comm = false;
 
 static __always_inline void lt_drop(__u32 trk, __u32 kind)
 {
@@ -171,7 +175,7 @@ static __always_inline void lt_hist_add(struct lt_class_key *k, __u64 delay)
 /* Fill the class key's process part from a task (comm of the group leader). */
 static __always_inline void lt_class_proc(struct lt_class_key *k, struct task_struct *t)
 {
-	k->tgid = BPF_CORE_READ(t, tgid);
+	k->tgid = class_by_comm ? 0 : BPF_CORE_READ(t, tgid);
 	BPF_CORE_READ_STR_INTO(&k->comm, t, group_leader, comm);
 }
 

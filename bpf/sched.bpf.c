@@ -241,7 +241,11 @@ static __always_inline void on_switch(struct task_struct *prev, struct task_stru
 			/* Going to sleep: a pending run-queue begin is stale. */
 			if (wakeup_on)
 				bpf_map_delete_elem(&wk_start, &prev_tid);
-			if (offcpu_on && lt_task_match(prev)) {
+			/* Only a task that can run again: an exiting task's last
+			 * switch (TASK_DEAD, after sched_process_exit) would leave
+			 * an entry nobody deletes, and under process churn fill
+			 * the map. */
+			if (offcpu_on && (state & 0xf) && lt_task_match(prev)) {
 				struct off_start o = {};
 
 				o.ts = now;

@@ -169,13 +169,13 @@ static __always_inline void class_proc(struct lt_class_key *k, struct task_struc
 	if (!end)
 		w1 = lt_comm_word(w[1], &end);
 	w1 &= 0x00ffffffffffffffULL; /* comm[15] = 0 */
-	k->tgid = c->tgid;
+	k->tgid = class_by_comm ? 0 : c->tgid;
 	__builtin_memcpy(&k->comm[0], &w0, 8);
 	__builtin_memcpy(&k->comm[8], &w1, 8);
 #else
 	bool end = false;
 
-	k->tgid = c->tgid;
+	k->tgid = class_by_comm ? 0 : c->tgid;
 	__builtin_memcpy(k->comm, c->group_leader->comm, sizeof(k->comm));
 	for (int i = 0; i < LT_COMM_LEN; i++) {
 		if (end)

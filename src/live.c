@@ -27,6 +27,7 @@
 #define DEFAULT_CLASSES 4096
 #define LEADER_CACHE  4096 /* direct-mapped by tgid */
 #define PENDING_MAX   1024
+#define IDLE_EVICT_NS (60 * NS_PER_S) /* classes per comm leave the kernel map after 1 min idle */
 #define DEFAULT_WINDOW_MEMORY (128ull << 20)
 
 /* A kernel class as last read: the cumulative histogram, to take the
@@ -36,6 +37,7 @@ struct kclass {
 	struct lt_hist *prev;
 	int32_t cls; /* user class it feeds, or -1 */
 	uint64_t raw_count; /* sum of the per-CPU count fields at the last read */
+	uint64_t changed_ns; /* when it last had new samples */
 	bool used, gone;
 };
 
@@ -334,10 +336,26 @@ static struct uclass *class_of_event(struct live *l, const struct lt_event *e)
 	struct lt_class_key k = { .trk = e->trk, .sub = e->sub, .tgid = e->pid };
 	int64_t at;
 
-	if (l->leader[e->pid % LEADER_CACHE].tgid == e->pid && e->pid)
+	memcpy(k.comm, e->comm, LT_COMM_LEN);
+	if (e->pid && l->leader[e->pid % LEADER_CACHE].tgid != e->pid) {
+		/* not learned from a kernel key (classes per comm have no pid):
+		 * the process's comm is its leader's, in /proc/PID/comm */
+		char path[32], comm[LT_COMM_LEN + 2] = "";
+		FILE *f;
+
+		snprintf(path, sizeof(path), "/proc/%u/comm", e->pid);
+		f = fopen(path, "re");
+		if (f && fgets(comm, sizeof(comm), f)) {
+			comm[strcspn(comm, "\n")] = 0;
+			l->leader[e->pid % LEADER_CACHE].tgid = e->pid;
+			memset(l->leader[e->pid % LEADER_CACHE].comm, 0, LT_COMM_LEN);
+			memcpy(l->leader[e->pid % LEADER_CACHE].comm, comm, strnlen(comm, LT_COMM_LEN - 1));
+		}
+		if (f)
+			fclose(f);
+	}
+	if (e->pid && l->leader[e->pid % LEADER_CACHE].tgid == e->pid)
 		memcpy(k.comm, l->leader[e->pid % LEADER_CACHE].comm, LT_COMM_LEN);
-	else
-		memcpy(k.comm, e->comm, LT_COMM_LEN);
 	if (!l->o.by_pid && k.trk != LT_TRK_BLOCK)
 		k.tgid = 0;
 	at = km_find(l, &l->umap, uc_key, &k);
@@ -473,6 +491,7 @@ static int start_kernel(struct live *l, char *err, size_t errlen)
 
 static void fill_defaults(struct live_opts *o)
 {
+	o->trk.class_by_comm = !o->by_pid;
 	if (!o->tick_ns)
 		o->tick_ns = NS_PER_S;
 	if (!o->max_classes)
@@ -621,6 +640,62 @@ static bool kc_used(const struct live *l, uint32_t i)
 	return l->kc[i].used;
 }
 
+/* The per-CPU copies in l->percpu, summed, minus what was read before:
+ * feed the difference to the kernel class's user class. */
+static void take(struct live *l, struct kclass *kc, uint64_t now)
+{
+	struct lt_hist *t;
+	bool folded;
+	uint64_t n;
+
+	lt_hist__reset(l->tmp);
+	for (int c = 0; c < l->ncpu; c++)
+		lt_hist__import_raw(l->tmp, (const struct lt_hist_raw *)((char *)l->percpu + l->vsz * (size_t)c));
+	lt_hist__reset(l->delta);
+	lt_hist__merge(l->delta, l->tmp);
+	if (lt_hist__subtract(l->delta, kc->prev)) { /* the kernel entry was recreated */
+		lt_hist__reset(l->delta);
+		lt_hist__merge(l->delta, l->tmp);
+	}
+	t = kc->prev;
+	kc->prev = l->tmp;
+	l->tmp = t;
+	n = lt_hist__count(l->delta);
+	if (n)
+		kc->changed_ns = now;
+	if (!n || kc->k.trk >= LT_TRK_MAX || !l->on[kc->k.trk])
+		return;
+	if (kc->cls < 0)
+		kc->cls = uclass_for(l, &kc->k, &folded);
+	if (kc->cls < 0)
+		return;
+	struct uclass *u = &l->uc[kc->cls];
+
+	lt_hist__merge(u->cum, l->delta);
+	if (u->win)
+		lt_window__record_hist(u->win, l->delta, now);
+	l->samples[kc->k.trk] += n;
+	if (u->pub.other)
+		l->folded += n;
+	if (!u->last && !(u->last = lt_hist__new()))
+		return;
+	u->pub.last = u->last;
+	lt_hist__merge(u->last, l->delta);
+	u->last_dirty = true;
+}
+
+/* A kernel class to take out of the kernel map: its process exited, or
+ * (classes per comm) it has been idle for IDLE_EVICT_NS.  Its samples stay
+ * in the user class; a new kernel entry for the same key starts afresh. */
+static bool to_evict(const struct kclass *kc, uint64_t now)
+{
+	if (kc->k.trk == LT_TRK_BLOCK || kc->k.trk == LT_TRK_IRQ) /* tgid: a device; no process */
+		return false;
+	if (!kc->k.tgid)
+		return now - kc->changed_ns > IDLE_EVICT_NS;
+	return process_exited(kc->k.tgid);
+}
+
 static void read_kernel(struct live *l, uint64_t now)
 {
 	struct lt_class_key key, next;
@@ -633,9 +708,7 @@ static void read_kernel(struct live *l, uint64_t now)
 		l->kc[i].used = false;
 	while (!bpf_map_get_next_key(fd, prev, &next)) {
 		struct kclass *kc;
-		uint64_t n, raw_count;
-		struct lt_hist *t;
-		bool folded;
+		uint64_t raw_count = 0;
 
 		key = next;
 		prev = &key;
@@ -644,63 +717,39 @@ static void read_kernel(struct live *l, uint64_t now)
 		kc = kclass_get(l, &key);
 		if (!kc)
 			continue;
+		if (!kc->changed_ns)
+			kc->changed_ns = now;
 		kc->used = true;
-		raw_count = 0;
 		for (int c = 0; c < l->ncpu; c++)
 			raw_count += ((const struct lt_hist_raw *)((char *)l->percpu + l->vsz * (size_t)c))->count;
 		/* Idle since the last read: skip the buckets.  The kernel counts
 		 * the bucket before the total, so a total seen unchanged never
 		 * hides a bucket counted before the last read (x86 keeps store
 		 * order; elsewhere a sample may show one tick late). */
-		if (raw_count == kc->raw_count && raw_count) {
-			kc->gone = key.trk != LT_TRK_BLOCK && key.trk != LT_TRK_IRQ && process_exited(key.tgid);
-			nr_gone += kc->gone;
-			continue;
+		if (raw_count != kc->raw_count || !raw_count) {
+			kc->raw_count = raw_count;
+			take(l, kc, now);
 		}
-		kc->raw_count = raw_count;
-		lt_hist__reset(l->tmp);
-		for (int c = 0; c < l->ncpu; c++)
-			lt_hist__import_raw(l->tmp, (const struct lt_hist_raw *)((char *)l->percpu + l->vsz * (size_t)c));
-		lt_hist__reset(l->delta);
-		lt_hist__merge(l->delta, l->tmp);
-		if (lt_hist__subtract(l->delta, kc->prev)) { /* the kernel entry was recreated */
-			lt_hist__reset(l->delta);
-			lt_hist__merge(l->delta, l->tmp);
-		}
-		t = kc->prev;
-		kc->prev = l->tmp;
-		l->tmp = t;
-		n = lt_hist__count(l->delta);
 		/* Deleted after the walk: deleting while walking restarts get_next_key. */
-		kc->gone = key.trk != LT_TRK_BLOCK && key.trk != LT_TRK_IRQ && process_exited(key.tgid);
-		if (kc->gone)
-			nr_gone++;
-		if (!n || key.trk >= LT_TRK_MAX || !l->on[key.trk])
-			continue;
-		if (kc->cls < 0)
-			kc->cls = uclass_for(l, &key, &folded);
-		if (kc->cls < 0)
-			continue;
-		{
-			struct uclass *u = &l->uc[kc->cls];
+		kc->gone = to_evict(kc, now);
+		nr_gone += kc->gone;
+	}
+	/* Atomically: the final values and the deletion, so that nothing
+	 * recorded in between is lost (a plain delete where the kernel
+	 * cannot, before 5.14). */
+	for (uint32_t i = 0; nr_gone && i < l->nr_kc; i++) {
+		struct kclass *kc = &l->kc[i];
 
-			lt_hist__merge(u->cum, l->delta);
-			if (!u->last && !(u->last = lt_hist__new()))
-				continue;
-			u->pub.last = u->last;
-			lt_hist__merge(u->last, l->delta);
-			u->last_dirty = true;
-			if (u->win)
-				lt_window__record_hist(u->win, l->delta, now);
-			l->samples[key.trk] += n;
-			if (u->pub.other)
-				l->folded += n;
+		if (!kc->used || !kc->gone)
+			continue;
+		if (!bpf_map_lookup_and_delete_elem(fd, &kc->k, l->percpu)) {
+			take(l, kc, now);
+			kc->used = false; /* forgotten below */
+		} else if ((errno == EOPNOTSUPP || errno == EINVAL) && !bpf_map_delete_elem(fd, &kc->k)) {
+			kc->used = false;
 		}
 	}
-	for (uint32_t i = 0; nr_gone && i < l->nr_kc; i++)
-		if (l->kc[i].used && l->kc[i].gone && !bpf_map_delete_elem(fd, &l->kc[i].k))
-			l->kc[i].used = false; /* forgotten below */
-	/* Kernel classes deleted (exited processes), or gone from the map. */
+	/* Kernel classes deleted, or gone from the map. */
 	for (uint32_t i = 0; i < l->nr_kc; i++)
 		if (!l->kc[i].used)
 			removed = true;

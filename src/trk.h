@@ -33,6 +33,8 @@ struct trk_opts {
 	uint32_t ringbuf_bytes; /* ring buffer size, power of 2 >= page (0: 1 MiB) */
 	uint32_t max_classes; /* histogram classes (0: default, see trk_default_classes) */
 	bool force_raw_tp; /* skip the tp_btf probe (tests the fallback) */
+	bool class_by_comm; /* kernel classes per process name, not per process
+			       (the daemon's; tgid 0 in the keys, except block) */
 	bool verbose;      /* libbpf debug messages to stderr */
 };
 
@@ -116,6 +118,12 @@ void trk_unit_init(struct trk_unit *u, const char *name, void *skel, struct bpf_
 		(ro)->targ_comm_on = (f).comm_on;                         \
 		memcpy((char *)(ro)->targ_comm, (f).comm, LT_COMM_LEN);  \
 		(ro)->targ_cgid = (f).cgid;                               \
+	} while (0)
+/* The filters and the class key's granularity, from the options. */
+#define TRK_SET_RODATA(ro, o)                                             \
+	do {                                                              \
+		TRK_SET_FILTERS(ro, (o)->f);                              \
+		(ro)->class_by_comm = (o)->class_by_comm;                 \
 	} while (0)
 int trk_syscall__open(struct trk_unit *u, const struct trk_opts *o, bool btf);
 int trk_syscall__inflight_fd(const struct trk_unit *u);

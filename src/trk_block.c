@@ -40,7 +40,7 @@ int trk_block__open(struct trk_unit *u, const struct trk_opts *o, bool btf_hooks
 
 	if (!skel)
 		return -errno;
-	TRK_SET_FILTERS(skel->rodata, o->f);
+	TRK_SET_RODATA(skel->rodata, o);
 	btf = btf__load_vmlinux_btf();
 	skel->rodata->insert_rq_arg = rq_arg(btf, "block_rq_insert");
 	skel->rodata->issue_rq_arg = rq_arg(btf, "block_rq_issue");

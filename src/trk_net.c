@@ -36,7 +36,7 @@ int trk_net__open(struct trk_unit *u, const struct trk_opts *o, bool btf_hooks)
 
 	if (!skel)
 		return -errno;
-	TRK_SET_FILTERS(skel->rodata, o->f);
+	TRK_SET_RODATA(skel->rodata, o);
 	btf = btf__load_vmlinux_btf();
 	skel->rodata->kfree_has_reason = kfree_has_reason(btf);
 	btf__free(btf);

@@ -17,7 +17,7 @@ int trk_sched__open(struct trk_unit *u, const struct trk_opts *o, bool btf)
 
 	if (!skel)
 		return -errno;
-	TRK_SET_FILTERS(skel->rodata, o->f);
+	TRK_SET_RODATA(skel->rodata, o);
 	skel->rodata->wakeup_on = o->on[LT_TRK_WAKEUP];
 	skel->rodata->offcpu_on = o->on[LT_TRK_OFFCPU];
 

@@ -17,7 +17,7 @@ int trk_syscall__open(struct trk_unit *u, const struct trk_opts *o, bool btf)
 
 	if (!skel)
 		return -errno;
-	TRK_SET_FILTERS(skel->rodata, o->f);
+	TRK_SET_RODATA(skel->rodata, o);
 
 	trk_unit_init(u, "syscall", skel, skel->obj, load, attach, destroy, btf);
 	return 0;

@@ -108,4 +108,24 @@ for my $hook ('tp_btf', 'raw_tp') {
 	diag(sprintf 'run-queue delay among hogs: max %.2f ms', $max / 1e6);
 }
 
+# Exiting tasks leave no off-CPU entry behind: a task's last switch
+# (TASK_DEAD, after sched_process_exit) is not a sleep.  300 short
+# processes while offcpu runs: the in-flight map (off_start) must not grow
+# by one entry per process.
+SKIP: {
+	skip('bpftool missing', 1) unless system('bpftool version >/dev/null 2>&1') == 0;
+	my $l = latrack_start('-T', 'offcpu', '--json', '-m', '10s');
+	my $entries = sub {
+		my $n = () = `bpftool map dump name off_start 2>/dev/null` =~ /"key":/g;
+		return $n;
+	};
+	sleep 0.5;
+	my $before = $entries->();
+	system('for i in $(seq 300); do /bin/true; done');
+	sleep 0.5;
+	my $after = $entries->();
+	latrack_stop($l);
+	cmp_ok($after - $before, '<', 100, "300 exited processes: off_start $before -> $after entries");
+}
+
 done_testing();
