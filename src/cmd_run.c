@@ -409,35 +409,6 @@ static void usage(FILE *f)
 "                                      10 s of one process's syscalls, with bar histograms\n");
 }
 
-#define CGROUP2_MAGIC 0x63677270 /* CGROUP2_SUPER_MAGIC */
-
-static bool is_cgroup2(const char *path)
-{
-	struct statfs sf;
-
-	return !statfs(path, &sf) && sf.f_type == CGROUP2_MAGIC;
-}
-
-/* PATH: absolute, or relative to the cgroup v2 mount (/sys/fs/cgroup, or
- * /sys/fs/cgroup/unified on hybrid systems). */
-static int cgroup_id(const char *path, uint64_t *id)
-{
-	char buf[4096];
-	struct stat st;
-
-	if (path[0] != '/') {
-		snprintf(buf, sizeof(buf), "%s/%s",
-			 is_cgroup2("/sys/fs/cgroup") ? "/sys/fs/cgroup" : "/sys/fs/cgroup/unified", path);
-		path = buf;
-	}
-	if (stat(path, &st))
-		return -errno;
-	if (!S_ISDIR(st.st_mode) || !is_cgroup2(path))
-		return -ENOTDIR;
-	*id = st.st_ino; /* a cgroup v2 id is its kernfs inode number */
-	return 0;
-}
-
 static int parse_u32(const char *s, uint32_t *out)
 {
 	char *end;
@@ -618,7 +589,7 @@ int cmd_run(int argc, char **argv)
 		}
 	}
 	if (cg_path) {
-		err = cgroup_id(cg_path, &r.o.f.cgid);
+		err = ev_cgroup_id(cg_path, &r.o.f.cgid);
 		if (err) {
 			fprintf(stderr, "latrack run: cgroup '%s': %s\n", cg_path,
 				err == -ENOTDIR ? "not a cgroup v2 directory" : strerror(-err));

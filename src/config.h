@@ -30,6 +30,8 @@
 #include <stdint.h>
 #include <stdio.h>
 
+#include <linux/types.h>
+
 #include "lt_bpf.h"
 
 #define CFG_MAX_BUCKETS 64

@@ -9,6 +9,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <sys/vfs.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -661,3 +663,34 @@ void ev_print_stuck_block(const struct evfmt *r, FILE *out, bool json, const str
 	else
 		fprintf(out, "queued for %s, not issued yet\n", ev_fmt_dur(queue_ns, q, sizeof(q)));
 }
+/* ---- cgroups ---- */
+
+#define CGROUP2_MAGIC 0x63677270 /* CGROUP2_SUPER_MAGIC */
+
+static bool is_cgroup2(const char *path)
+{
+	struct statfs sf;
+
+	return !statfs(path, &sf) && sf.f_type == CGROUP2_MAGIC;
+}
+
+/* PATH: absolute, or relative to the cgroup v2 mount (/sys/fs/cgroup, or
+ * /sys/fs/cgroup/unified on hybrid systems). */
+int ev_cgroup_id(const char *path, uint64_t *id)
+{
+	char buf[4096];
+	struct stat st;
+
+	if (path[0] != '/') {
+		snprintf(buf, sizeof(buf), "%s/%s",
+			 is_cgroup2("/sys/fs/cgroup") ? "/sys/fs/cgroup" : "/sys/fs/cgroup/unified", path);
+		path = buf;
+	}
+	if (stat(path, &st))
+		return -errno;
+	if (!S_ISDIR(st.st_mode) || !is_cgroup2(path))
+		return -ENOTDIR;
+	*id = st.st_ino; /* a cgroup v2 id is its kernfs inode number */
+	return 0;
+}
+

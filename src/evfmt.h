@@ -75,6 +75,11 @@ void ev_print_stuck(const struct evfmt *r, FILE *out, bool json, enum lt_trk trk
 /* A block request still in flight. */
 void ev_print_stuck_block(const struct evfmt *r, FILE *out, bool json, const struct trk_blk_stuck *b);
 
+/* The id of a cgroup v2 directory (its inode), for filters.  PATH is
+ * absolute or relative to the cgroup2 mount.  0, -ENOTDIR (not a cgroup
+ * v2 directory) or -errno. */
+int ev_cgroup_id(const char *path, uint64_t *id);
+
 uint32_t ev_tgid_of(uint32_t tid);                          /* from /proc, 0 if gone */
 void ev_disk_name(uint32_t dev, char *buf, size_t len);     /* "sda", "?" if gone */
 

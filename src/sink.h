@@ -21,6 +21,8 @@
 #include <latrack/hist.h>
 #include <latrack/window.h>
 
+#include <linux/types.h>
+
 #include "lt_bpf.h"
 
 /* One latency class as the engine keeps it (user space). */
