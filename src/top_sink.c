@@ -121,8 +121,12 @@ static void on_record(struct sink *s, const struct live_record *r)
 		x->tid = r->ev->tid;
 		memcpy(x->comm, r->ev->comm, LT_COMM_LEN);
 		x->comm[LT_COMM_LEN] = 0;
-		if (!r->cls)
+		if (!r->cls) { /* matched with its class by (tracker, sub, pid) */
+			x->k.trk = r->ev->trk;
+			x->k.sub = r->ev->sub;
+			x->k.tgid = r->ev->pid;
 			snprintf(x->cls, sizeof(x->cls), "%s", ev_sub_name(r->ev->trk, r->ev->sub, buf, sizeof(buf)));
+		}
 	} else if (r->type == LIVE_CHANGE && r->chg) {
 		lt_change__format(r->chg, x->cls, sizeof(x->cls));
 		if (r->cls) {
