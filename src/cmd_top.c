@@ -55,6 +55,8 @@ static void usage(FILE *f)
 "  -b, --batch              no screen: print the panes as plain text at every\n"
 "                           refresh (for scripts and tests)\n"
 "      --rows N             --batch: classes per tracker (default 20)\n"
+"      --details N          --batch: the detail (1 m / 5 m / 1 h, ranges) of\n"
+"                           the first N classes of each tracker (default 1)\n"
 "  -T, --trackers LIST      syscall,wakeup,offcpu,block,irq,net (default: all)\n"
 "  -m, --threshold [TRK=]D  outlier threshold (default unit ms; e.g. -m 20ms,\n"
 "                           -m wakeup=2ms); repeatable\n"
@@ -130,11 +132,11 @@ static void batch_print(struct top *t, struct tlines *o, const bool on[LT_TRK_MA
 		tl_add(o, TA_NONE, "%s", "");
 		top_pane_classes(t, k, W, 0, t->batch_rows, -1, o);
 		n = top_view_rows(t, k, &idx);
-		if (n) {
-			top_select(t, 0);
+		for (int i = 0; i < (int)n && i < t->batch_details; i++) {
+			top_select(t, i);
 			tl_add(o, TA_NONE, "%s", "");
-			tl_add(o, TA_NONE, "top %s class:", ev_trk_names[k]);
-			top_pane_detail(t, &t->rows[idx[0]], W, 8, o);
+			tl_add(o, TA_NONE, "%s class %d:", ev_trk_names[k], i + 1);
+			top_pane_detail(t, &t->rows[idx[i]], W, 8, o);
 		}
 		free(idx);
 	}
@@ -180,12 +182,13 @@ static int batch_run(struct top *t, long iterations, const bool on[LT_TRK_MAX])
 
 int cmd_top(int argc, char **argv)
 {
-	enum { OPT_COMM = 256, OPT_TIMEOUT, OPT_ROWS, OPT_MINUTE, OPT_NOCOLOR, OPT_LIVE, OPT_TRACKER };
+	enum { OPT_COMM = 256, OPT_TIMEOUT, OPT_ROWS, OPT_MINUTE, OPT_NOCOLOR, OPT_LIVE, OPT_TRACKER, OPT_DETAILS };
 	static const struct option lopts[] = {
 		{ "delay", required_argument, NULL, 'd' },
 		{ "iterations", required_argument, NULL, 'n' },
 		{ "batch", no_argument, NULL, 'b' },
 		{ "rows", required_argument, NULL, OPT_ROWS },
+		{ "details", required_argument, NULL, OPT_DETAILS },
 		{ "trackers", required_argument, NULL, 'T' },
 		{ "threshold", required_argument, NULL, 'm' },
 		{ "timeout", required_argument, NULL, OPT_TIMEOUT },
@@ -215,6 +218,7 @@ int cmd_top(int argc, char **argv)
 		return 1;
 	t->refresh_ns = NS_PER_S;
 	t->batch_rows = 20;
+	t->batch_details = 1;
 	t->color = true;
 	memcpy(lo.trk.thresh_ns, ev_default_thresh_ns, sizeof(lo.trk.thresh_ns));
 	memcpy(lo.timeout_ns, ev_default_timeout_ns, sizeof(lo.timeout_ns));
@@ -240,6 +244,18 @@ int cmd_top(int argc, char **argv)
 		case 'b':
 			t->batch = true;
 			break;
+		case OPT_DETAILS: {
+			uint32_t n;
+
+			if (!strcmp(optarg, "0"))
+				n = 0;
+			else if (parse_u32(optarg, &n) || n > 100000) {
+				fprintf(stderr, "latrack top: bad --details '%s'\n", optarg);
+				goto usage_err;
+			}
+			t->batch_details = (int)n;
+			break;
+		}
 		case OPT_ROWS: {
 			uint32_t n;
 

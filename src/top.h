@@ -77,6 +77,7 @@ struct top {
 	uint64_t refresh_ns;
 	bool batch;
 	int batch_rows;
+	int batch_details;
 	bool color;
 
 	/* view state */

@@ -147,6 +147,18 @@ size_t top_view_rows(const struct top *t, int trk, size_t **out)
 	return n;
 }
 
+/* The filter names the process (class rows) of a thread's record. */
+static bool proc_name_match(const struct top *t, uint32_t pid)
+{
+	if (!pid || strspn(t->filter, "0123456789") == strlen(t->filter))
+		return false;
+	for (size_t i = 0; i < t->nr; i++)
+		if (t->rows[i].k.tgid == pid && t->rows[i].trk != LT_TRK_BLOCK &&
+		    strstr(t->rows[i].ent, t->filter))
+			return true;
+	return false;
+}
+
 int top_view_recs(const struct top *t, int trk, const struct top_rec **out, int max)
 {
 	int n = 0;
@@ -157,7 +169,8 @@ int top_view_recs(const struct top *t, int trk, const struct top_rec **out, int 
 
 		if (trk >= 0 && r->trk != trk)
 			continue;
-		if (r->type != LIVE_CHANGE && !top_filter_match(t->filter, r->comm, r->pid, r->tid))
+		if (r->type != LIVE_CHANGE && !top_filter_match(t->filter, r->comm, r->pid, r->tid) &&
+		    !proc_name_match(t, r->pid))
 			continue;
 		out[n++] = r;
 	}
