@@ -57,7 +57,8 @@ my $top = fork // die;
 if (!$top) {
 	open STDOUT, '>', $out or POSIX::_exit(127);
 	open STDERR, '>', $err or POSIX::_exit(127);
-	{ no warnings 'exec'; exec "$B/latrack", 'top', '--batch', '-n', 3, '-d', 1, '-T', 'syscall', '--rows', 100000; }
+	{ no warnings 'exec'; exec "$B/latrack", 'top', '--batch', '-n', 3, '-d', 1, '-T', 'syscall', '--rows', 100000,
+		'-p', $w->{pid}; }
 	POSIX::_exit(127);
 }
 my $t0 = time;
@@ -103,8 +104,11 @@ is(eval { my $s = 0; $s += $_ for @counts; $s }, $N, "the COUNT of each refresh 
 	or diag("@counts");
 my ($rowp50) = map { dur_ns($_->[4]) } grep { $_->[3] > 0 } map { [ $_ =~ $row_re ] }
 	grep { /$row_re/ && $1 == $w->{pid} && $3 =~ /nanosleep/ } split /\n/, $text;
-ok(defined $rowp50 && abs($rowp50 - $MS * 1e6) <= 3e6, "P50 over a refresh interval ~ $MS ms (+-3 ms)")
-	or diag($rowp50 // 'none');
+# the workload's own timing of its sleeps (a loaded machine sleeps a little longer)
+my $med = median(map { $_->[1] - $_->[0] } @rounds);
+ok(defined $rowp50 && $rowp50 >= $MS * 1e6 * 0.985 && abs($rowp50 - $med) <= 3e6,
+   "P50 over a refresh interval ~ $MS ms: within 3 ms of the median sleep the workload timed")
+	or diag(($rowp50 // 'none') . " vs $med");
 
 # Filtered to the process (-p in the kernel, -f on the screen), with the
 # detail of every class: the workload's 1 m / 5 m / 1 h and its ranges.
@@ -132,7 +136,9 @@ ok(defined $rowp50 && abs($rowp50 - $MS * 1e6) <= 3e6, "P50 over a refresh inter
 	ok($d, '-p PID -f COMM: the detail block is the workload\'s class') or diag($t2);
 	my ($p50) = ($d // '') =~ /^\s+p50\s+(\S+)/m;
 	my ($n1m) = ($d // '') =~ /^\s+n\s+(\d+)/m;
-	ok(defined $p50 && abs(dur_ns($p50) - $MS * 1e6) <= 3e6, "detail: p50 over 1 m ~ $MS ms") or diag($d);
+	my $med2 = median(map { $_->[1] - $_->[0] } @r2);
+	ok(defined $p50 && dur_ns($p50) >= $MS * 1e6 * 0.985 && abs(dur_ns($p50) - $med2) <= 3e6,
+	   "detail: p50 over 1 m ~ $MS ms (within 3 ms of the workload's median)") or diag(($d // '') . " vs $med2");
 	is($n1m, 20, 'detail: 20 calls in the last minute');
 	like($d // '', qr/\|#+ *\| \d+$/m, 'detail: histogram bars');
 	like($blocks[-1], qr/^ \d\d:\d\d:\d\d slow\s+$p lt-sleeper\s+(clock_)?nanosleep\s+3\d\.\d\dms$/m,
