@@ -145,4 +145,30 @@ ok(defined $rowp50 && $rowp50 >= $MS * 1e6 * 0.985 && abs($rowp50 - $med) <= 3e6
 	     'outlier pane: the sleeping thread, its class and delay');
 }
 
+# A process name with control bytes: escaped as \xNN, never sent raw.
+{
+	my $esc = "lt\e[31mtop\a";
+	symlink(File::Spec->rel2abs("$B/tests/lt_workload"), "$dir/$esc") or die "symlink: $!";
+	my $pid = open(my $fh, '-|', "$dir/$esc", 'sleep', 5, $MS) or die;
+	my ($p) = <$fh> =~ /^pid (\d+)/;
+	my $o = "$dir/out3";
+	my $tp = fork // die;
+	if (!$tp) {
+		open STDOUT, '>', $o or POSIX::_exit(127);
+		open STDERR, '>', "$dir/err3" or POSIX::_exit(127);
+		{ no warnings 'exec'; exec "$B/latrack", 'top', '--batch', '-n', 2, '-d', 1, '-T', 'syscall', '-p', $p; }
+		POSIX::_exit(127);
+	}
+	$t0 = time;
+	sleep 0.05 until `cat $dir/err3` =~ /Ctrl-C to end/ || time - $t0 > 30;
+	kill 'USR1', $p;
+	my @r3 = <$fh>;
+	close $fh;
+	waitpid $tp, 0;
+	my $t3 = `cat $o`;
+	like($t3, qr/^\s+$p lt\\x1b\[31mtop\\x07 +\S*nanosleep /m, 'a comm with control bytes is shown escaped')
+		or diag($t3);
+	unlike($t3, qr/[\x00-\x09\x0b-\x1f\x7f-\xff]/, 'no control byte reaches the output');
+}
+
 done_testing();

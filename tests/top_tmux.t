@@ -95,7 +95,8 @@ my $s = wait_for(qr/^[ >]\s*$w[1]{pid} lt-top-other [\s\S]*|^[ >]\s*$w[0]{pid} l
 ok($s, "the workload's class is on the screen");
 $s = wait_for(qr/^[ >]\s*$w[0]{pid} lt-top-wl +\S*nanoslee\S* +[1-9]/m, 10) // '';
 my ($wl) = grep { $_->[0] == $w[0]{pid} } rows($s);
-ok($wl && $wl->[3] >= 25 && $wl->[3] <= 35, 'COUNT over the last second ~ 33 (30 ms sleeps)')
+# (~33 per second; a tick delayed by a loaded machine covers a little more)
+ok($wl && $wl->[3] >= 20 && $wl->[3] <= 50, 'COUNT over the last interval ~ 33 (30 ms sleeps)')
 	or diag(explain($wl));
 # (a loaded machine sleeps longer: top_batch.t compares with the workload's own timing)
 ok($wl && dur_ns($wl->[4]) >= 29.5e6 && dur_ns($wl->[4]) <= 40e6, 'P50 of the 30 ms sleeps: 30 ms, or a little more')
@@ -158,7 +159,26 @@ ok(wait_for(qr/^latrack top: keys/m), '?: help');
 press('x');
 ok(wait_for(qr/^syscall latency per process/m), 'any key: back');
 
-# 7. Resize.
+# 7. Pause; an outlier selected in its pane.
+press('Space');
+$s = wait_for(qr/^latrack top .*  PAUSED /m) // '';
+my ($at) = $s =~ /^latrack top  (\d\d:\d\d:\d\d) UTC/;
+ok($at, 'space: PAUSED in the title');
+sleep 2.5;
+is((screen() =~ /^latrack top  (\d\d:\d\d:\d\d) UTC/)[0], $at, 'paused: the screen keeps its refresh');
+press('Space');
+ok(wait_for(qr/^latrack top  (?!\Q$at\E)\d\d:\d\d:\d\d UTC  refresh 1\.000s +\? help/m), 'space again: refreshing');
+press('Tab');
+ok(wait_for(qr/^> *\d\d:\d\d:\d\d slow +$w[0]{pid} lttop-sleeper /m), 'Tab: the newest outlier selected');
+press('Down');
+ok(wait_for(qr/^  *\d\d:\d\d:\d\d slow .*\n> *\d\d:\d\d:\d\d slow /m), 'Down: the next one');
+press('Enter');
+ok(wait_for(qr/the outlier with its stacks[\s\S]*pid $w[0]{pid} /), 'Enter: that outlier');
+press('Escape');
+ok(wait_for(qr/^syscall latency per process/m), 'Esc: back');
+press('Tab');
+
+# 8. Resize.
 system(@tmux, 'resize-window', '-t', $S, '-x', 100, '-y', 30);
 $s = wait_for(qr/^latrack top .{81} q quit$/m) // '';
 readable($s, 100, 30, '100x30');
@@ -166,7 +186,7 @@ system(@tmux, 'resize-window', '-t', $S, '-x', 80, '-y', 24);
 $s = wait_for(qr/^latrack top .{61} q quit\n(?!.{81})/m) // '';
 readable($s, 80, 24, 'back to 80x24');
 
-# 8. Quit.
+# 9. Quit.
 press('q');
 my $t0 = time;
 sleep 0.1 until -s $rc || time - $t0 > 10;
