@@ -195,29 +195,46 @@ int ev_parse_timeout(const char *s, uint64_t to[LT_TRK_MAX])
 
 void ev_json_str(FILE *f, const char *s, size_t max)
 {
-	fputc('"', f);
-	for (size_t i = 0; i < max && s[i]; i++) {
-		unsigned char c = (unsigned char)s[i];
+	size_t i = 0;
 
+	fputc('"', f);
+	while (i < max && s[i]) {
+		size_t run = i;
+		unsigned char c;
+
+		/* runs of plain bytes in one write: this is the hot part of rendering */
+		while (run < max && s[run] && (unsigned char)s[run] >= 0x20 && (unsigned char)s[run] < 0x7f &&
+		       s[run] != '"' && s[run] != '\\')
+			run++;
+		if (run > i)
+			fwrite(s + i, 1, run - i, f);
+		i = run;
+		if (i >= max || !s[i])
+			break;
+		c = (unsigned char)s[i++];
 		if (c == '"' || c == '\\')
 			fprintf(f, "\\%c", c);
-		else if (c < 0x20 || c >= 0x7f) /* also non-UTF-8 bytes: keep the JSON valid */
+		else /* control bytes, and non-UTF-8 bytes: keep the JSON valid */
 			fprintf(f, "\\u%04x", c);
-		else
-			fputc(c, f);
 	}
 	fputc('"', f);
 }
 
 void ev_text_str(FILE *f, const char *s, size_t max)
 {
-	for (size_t i = 0; i < max && s[i]; i++) {
-		unsigned char c = (unsigned char)s[i];
+	size_t i = 0;
 
-		if (c < 0x20 || c >= 0x7f || c == '\\' || c == '"')
-			fprintf(f, "\\x%02x", c);
-		else
-			fputc(c, f);
+	while (i < max && s[i]) {
+		size_t run = i;
+
+		while (run < max && s[run] && (unsigned char)s[run] >= 0x20 && (unsigned char)s[run] < 0x7f &&
+		       s[run] != '"' && s[run] != '\\')
+			run++;
+		if (run > i)
+			fwrite(s + i, 1, run - i, f);
+		i = run;
+		if (i < max && s[i])
+			fprintf(f, "\\x%02x", (unsigned char)s[i++]);
 	}
 }
 

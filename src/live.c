@@ -33,7 +33,8 @@ struct kclass {
 	struct lt_class_key k;
 	struct lt_hist *prev;
 	int32_t cls; /* user class it feeds, or -1 */
-	bool used;
+	uint64_t raw_count; /* sum of the per-CPU count fields at the last read */
+	bool used, gone;
 };
 
 /* A user-space class. */
@@ -62,6 +63,7 @@ struct live {
 	size_t vsz;
 	struct lt_hist_raw *percpu;
 	struct lt_hist *tmp, *delta;
+	struct lt_hist *empty; /* the last tick of every idle class */
 
 	struct kclass *kc;
 	uint32_t nr_kc, cap_kc;
@@ -225,13 +227,13 @@ static int32_t uclass_for(struct live *l, const struct lt_class_key *kk, bool *f
 	memset(u, 0, sizeof(*u));
 	u->pub.k = k;
 	u->cum = lt_hist__new();
-	u->last = lt_hist__new();
+	u->last = NULL; /* allocated while the class is active; else the shared empty one */
 	if (!l->o.no_windows) {
 		struct lt_window_opts wo = { .sz = sizeof(wo), .pool = l->pool };
 
 		u->win = lt_window__new(&wo);
 	}
-	if (!u->cum || !u->last || (!l->o.no_windows && !u->win)) {
+	if (!u->cum || (!l->o.no_windows && !u->win)) {
 		uclass_free(u);
 		return -1;
 	}
@@ -255,7 +257,7 @@ static int32_t uclass_for(struct live *l, const struct lt_class_key *kk, bool *f
 		u->pub.ent[LT_COMM_LEN] = 0;
 	}
 	u->pub.cum = u->cum;
-	u->pub.last = u->last;
+	u->pub.last = l->empty;
 	u->pub.win = u->win;
 	if (km_insert(l, &l->umap, uc_key, l->nr_uc)) {
 		uclass_free(u);
@@ -264,7 +266,7 @@ static int32_t uclass_for(struct live *l, const struct lt_class_key *kk, bool *f
 	/* pointers into l->uc move on realloc: re-point them all */
 	for (uint32_t i = 0; i <= l->nr_uc; i++) {
 		l->uc[i].pub.cum = l->uc[i].cum;
-		l->uc[i].pub.last = l->uc[i].last;
+		l->uc[i].pub.last = l->uc[i].last ? l->uc[i].last : l->empty;
 		l->uc[i].pub.win = l->uc[i].win;
 	}
 	return (int32_t)l->nr_uc++;
@@ -344,7 +346,8 @@ static int on_event(void *ctx, void *data, size_t len)
 	free(l->buf_json);
 	free(l->buf_text);
 	l->buf_json = l->buf_text = NULL;
-	if (RENDER(l->buf_json, ev_print_json(&l->fmt, f, e)) || RENDER(l->buf_text, ev_print_text(&l->fmt, f, e)))
+	if (RENDER(l->buf_json, ev_print_json(&l->fmt, f, e)) ||
+	    (l->o.text_records && RENDER(l->buf_text, ev_print_text(&l->fmt, f, e))))
 		return 0;
 	l->buf_json[strcspn(l->buf_json, "\n")] = 0;
 	r.trk = e->trk;
@@ -386,7 +389,7 @@ static void on_stuck(void *ctx, enum lt_trk trk, uint32_t tid, uint64_t begin, u
 	free(l->buf_text);
 	l->buf_json = l->buf_text = NULL;
 	if (RENDER(l->buf_json, ev_print_stuck(&l->fmt, f, true, trk, tid, begin, sub, c->now)) ||
-	    RENDER(l->buf_text, ev_print_stuck(&l->fmt, f, false, trk, tid, begin, sub, c->now)))
+	    (l->o.text_records && RENDER(l->buf_text, ev_print_stuck(&l->fmt, f, false, trk, tid, begin, sub, c->now))))
 		return;
 	emit_stuck(l, trk, c->now > begin ? c->now - begin : 0, c->now);
 }
@@ -402,7 +405,7 @@ static void on_stuck_block(void *ctx, const struct trk_blk_stuck *b)
 	free(l->buf_text);
 	l->buf_json = l->buf_text = NULL;
 	if (RENDER(l->buf_json, ev_print_stuck_block(&l->fmt, f, true, b)) ||
-	    RENDER(l->buf_text, ev_print_stuck_block(&l->fmt, f, false, b)))
+	    (l->o.text_records && RENDER(l->buf_text, ev_print_stuck_block(&l->fmt, f, false, b))))
 		return;
 	emit_stuck(l, LT_TRK_BLOCK, b->age_ns, c->now);
 }
@@ -486,7 +489,8 @@ int live__new(struct live **out, const struct live_opts *o, char *err, size_t er
 	l->percpu = l->ncpu > 0 ? malloc(l->vsz * (size_t)l->ncpu) : NULL;
 	l->tmp = lt_hist__new();
 	l->delta = lt_hist__new();
-	if (!l->pool || !l->percpu || !l->tmp || !l->delta) {
+	l->empty = lt_hist__new();
+	if (!l->pool || !l->percpu || !l->tmp || !l->delta || !l->empty) {
 		snprintf(err, errlen, "out of memory");
 		live__destroy(l);
 		return -ENOMEM;
@@ -535,6 +539,7 @@ void live__destroy(struct live *l)
 	lt_hist_pool__destroy(l->pool);
 	lt_hist__destroy(l->tmp);
 	lt_hist__destroy(l->delta);
+	lt_hist__destroy(l->empty);
 	free(l->percpu);
 	free(l->snap_c);
 	free(l->buf_json);
@@ -602,25 +607,40 @@ static void read_kernel(struct live *l, uint64_t now)
 	bool removed = false;
 	void *prev = NULL;
 	int fd = trk_set__hists_fd(l->set);
+	uint32_t nr_gone = 0;
 
 	for (uint32_t i = 0; i < l->nr_kc; i++)
 		l->kc[i].used = false;
 	while (!bpf_map_get_next_key(fd, prev, &next)) {
 		struct kclass *kc;
-		bool folded, gone;
+		uint64_t n, raw_count;
 		struct lt_hist *t;
+		bool folded;
 
 		key = next;
 		prev = &key;
 		if (bpf_map_lookup_elem(fd, &key, l->percpu))
 			continue;
-		lt_hist__reset(l->tmp);
-		for (int c = 0; c < l->ncpu; c++)
-			lt_hist__import_raw(l->tmp, (const struct lt_hist_raw *)((char *)l->percpu + l->vsz * (size_t)c));
 		kc = kclass_get(l, &key);
 		if (!kc)
 			continue;
 		kc->used = true;
+		raw_count = 0;
+		for (int c = 0; c < l->ncpu; c++)
+			raw_count += ((const struct lt_hist_raw *)((char *)l->percpu + l->vsz * (size_t)c))->count;
+		/* Idle since the last read: skip the buckets.  The kernel counts
+		 * the bucket before the total, so a total seen unchanged never
+		 * hides a bucket counted before the last read (x86 keeps store
+		 * order; elsewhere a sample may show one tick late). */
+		if (raw_count == kc->raw_count && raw_count) {
+			kc->gone = key.trk != LT_TRK_BLOCK && key.trk != LT_TRK_IRQ && process_exited(key.tgid);
+			nr_gone += kc->gone;
+			continue;
+		}
+		kc->raw_count = raw_count;
+		lt_hist__reset(l->tmp);
+		for (int c = 0; c < l->ncpu; c++)
+			lt_hist__import_raw(l->tmp, (const struct lt_hist_raw *)((char *)l->percpu + l->vsz * (size_t)c));
 		lt_hist__reset(l->delta);
 		lt_hist__merge(l->delta, l->tmp);
 		if (lt_hist__subtract(l->delta, kc->prev)) { /* the kernel entry was recreated */
@@ -630,13 +650,12 @@ static void read_kernel(struct live *l, uint64_t now)
 		t = kc->prev;
 		kc->prev = l->tmp;
 		l->tmp = t;
-		gone = key.trk != LT_TRK_BLOCK && key.trk != LT_TRK_IRQ && !lt_hist__count(l->delta) &&
-		       process_exited(key.tgid);
-		if (gone && !bpf_map_delete_elem(fd, &key)) {
-			kc->used = false; /* forgotten below */
-			removed = true;
-		}
-		if (!lt_hist__count(l->delta) || key.trk >= LT_TRK_MAX || !l->on[key.trk])
+		n = lt_hist__count(l->delta);
+		/* Deleted after the walk: deleting while walking restarts get_next_key. */
+		kc->gone = key.trk != LT_TRK_BLOCK && key.trk != LT_TRK_IRQ && process_exited(key.tgid);
+		if (kc->gone)
+			nr_gone++;
+		if (!n || key.trk >= LT_TRK_MAX || !l->on[key.trk])
 			continue;
 		if (kc->cls < 0)
 			kc->cls = uclass_for(l, &key, &folded);
@@ -646,15 +665,21 @@ static void read_kernel(struct live *l, uint64_t now)
 			struct uclass *u = &l->uc[kc->cls];
 
 			lt_hist__merge(u->cum, l->delta);
+			if (!u->last && !(u->last = lt_hist__new()))
+				continue;
+			u->pub.last = u->last;
 			lt_hist__merge(u->last, l->delta);
 			u->last_dirty = true;
 			if (u->win)
 				lt_window__record_hist(u->win, l->delta, now);
-			l->samples[key.trk] += lt_hist__count(l->delta);
+			l->samples[key.trk] += n;
 			if (u->pub.other)
-				l->folded += lt_hist__count(l->delta);
+				l->folded += n;
 		}
 	}
+	for (uint32_t i = 0; nr_gone && i < l->nr_kc; i++)
+		if (l->kc[i].used && l->kc[i].gone && !bpf_map_delete_elem(fd, &l->kc[i].k))
+			l->kc[i].used = false; /* forgotten below */
 	/* Kernel classes deleted (exited processes), or gone from the map. */
 	for (uint32_t i = 0; i < l->nr_kc; i++)
 		if (!l->kc[i].used)
@@ -810,6 +835,10 @@ int live__tick_now(struct live *l, uint64_t now)
 		if (l->uc[i].last_dirty) {
 			lt_hist__reset(l->uc[i].last);
 			l->uc[i].last_dirty = false;
+		} else if (l->uc[i].last) { /* idle for a whole tick: give it back */
+			lt_hist__destroy(l->uc[i].last);
+			l->uc[i].last = NULL;
+			l->uc[i].pub.last = l->empty;
 		}
 	if (l->rb)
 		ring_buffer__consume(l->rb);

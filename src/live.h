@@ -41,6 +41,8 @@ struct live_opts {
 					    128 MiB); 0 with no_windows: none */
 	bool no_windows;
 	bool change_detection;           /* last minute vs the hour before, every 10 s */
+	bool text_records;               /* render records as text too (live_record.text);
+					    off: text is NULL (JSON is always there) */
 };
 
 struct live;

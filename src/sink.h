@@ -70,7 +70,8 @@ struct live_record {
 	uint64_t wall_ns;
 	const char *json;             /* the record as one JSON object, no newline;
 					 strings escaped, stacks symbolised */
-	const char *text;             /* the same as a readable block (lines end in \n) */
+	const char *text;             /* the same as a readable block (lines end in \n);
+					 NULL unless the engine has text_records */
 	const struct lt_event *ev;    /* LIVE_OUTLIER: the raw event */
 	uint64_t delay_ns;            /* outlier: delay; stuck: age so far */
 	const struct lt_change *chg;  /* LIVE_CHANGE */
