@@ -380,6 +380,7 @@ int cmd_top(int argc, char **argv)
 	lo.tick_ns = t->refresh_ns;
 	lo.by_pid = true;
 	lo.change_detection = true;
+	lo.text_records = true; /* the stacks view */
 	t->scratch = lt_hist__new();
 	if (!t->scratch) {
 		fprintf(stderr, "latrack top: %s\n", strerror(errno));
