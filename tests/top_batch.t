@@ -44,7 +44,10 @@ sub dur_ns {
 	return $s =~ /^([\d.]+)(ns|us|ms|s)$/ ? $1 * $u{$2} : undef;
 }
 
-# Start the workload (it waits for SIGUSR1), then latrack top --batch.
+# Start the workload (it waits for SIGUSR1), then latrack top --batch,
+# measuring only the workload's process (-p): unfiltered, on a machine
+# busy with short-lived processes, the kernel's class map can be full
+# (hist_full) before the workload's class gets a place.
 my $w;
 {
 	my $pid = open(my $fh, '-|', "$dir/lt-top-wl", 'sleep', $N, $MS) or die "lt_workload: $!";
