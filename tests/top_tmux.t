@@ -1,6 +1,6 @@
 #!/usr/bin/perl
 # latrack top on a terminal (tmux, 80x24): two processes with known names
-# sleep 30 ms and 20 ms in a loop; the screen shows their classes with the
+# sleep 30 ms and 5 ms in a loop; the screen shows their classes with the
 # right numbers, the keys do what they say (tracker switch, sort, filter,
 # enter, help, quit), and resizing keeps the screen readable.
 use strict;
@@ -36,7 +36,7 @@ END {
 # Two processes, each a thread "lttop-sleeper" (the kernel filter below)
 # in a process with a known name.
 $ENV{LT_WORKLOAD_NAME} = 'lttop-sleeper';
-for ([ 'lt-top-wl', 30 ], [ 'lt-top-other', 20 ]) {
+for ([ 'lt-top-wl', 30 ], [ 'lt-top-other', 5 ]) {
 	my ($name, $ms) = @$_;
 	symlink("$B/tests/lt_workload", "$dir/$name") or die "symlink: $!";
 	my $pid = open(my $fh, '-|', "$dir/$name", 'sleep', 3000, $ms) or die "$name: $!";
@@ -123,11 +123,11 @@ press('C');
 $s = wait_for(qr/sorted by count/) // '';
 like($s, qr/^ +PID COMM +SYSCALL +\*COUNT +P50 +P99 /m, 'C: the COUNT column is marked');
 $s = wait_for(qr/^.*lt-top-other .*\n.*lt-top-wl /m) // '';
-is(order($s), 'lt-top-other lt-top-wl', 'C: 50 calls/s (20 ms) before 33 calls/s (30 ms)');
+is(order($s), 'lt-top-other lt-top-wl', 'C: ~200 calls/s (5 ms) before 33 calls/s (30 ms)');
 press('P');
 $s = wait_for(qr/sorted by p99/) // '';
 $s = wait_for(qr/^.*lt-top-wl .*\n.*lt-top-other /m) // '';
-is(order($s), 'lt-top-wl lt-top-other', 'P: p99 30 ms before 20 ms');
+is(order($s), 'lt-top-wl lt-top-other', 'P: p99 30 ms before 5 ms');
 press('S');
 ok(wait_for(qr/sorted by max.*\n.*\*MAX/), 'S: cycles to max, marked *MAX');
 press('S', 'S', 'S');
