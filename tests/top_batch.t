@@ -108,10 +108,15 @@ is(eval { my $s = 0; $s += $_ for @counts; $s }, $N, "the COUNT of each refresh 
 my ($rowp50) = map { dur_ns($_->[4]) } grep { $_->[3] > 0 } map { [ $_ =~ $row_re ] }
 	grep { /$row_re/ && $1 == $w->{pid} && $3 =~ /nanosleep/ } split /\n/, $text;
 # the workload's own timing of its sleeps (a loaded machine sleeps a little longer)
-my $med = median(map { $_->[1] - $_->[0] } @rounds);
-ok(defined $rowp50 && $rowp50 >= $MS * 1e6 * 0.985 && abs($rowp50 - $med) <= 3e6,
-   "P50 over a refresh interval ~ $MS ms: within 3 ms of the median sleep the workload timed")
-	or diag(($rowp50 // 'none') . " vs $med");
+# Each syscall lies inside a round the workload timed, so its delay is at
+# most that round's length, and the k-th smallest delay at most the k-th
+# smallest round.  30 ms (+-3) on a quiet machine; on a loaded one the
+# rounds themselves are longer, and the bound follows them.
+my @len = sort { $a <=> $b } map { $_->[1] - $_->[0] } @rounds;
+sub upper { my ($v) = @_; return $v * 1.016 + 1e6 > 33e6 ? $v * 1.016 + 1e6 : 33e6; }
+ok(defined $rowp50 && $rowp50 >= $MS * 1e6 * 0.985 && $rowp50 <= upper($len[-1] // 0),
+   "P50 over a refresh interval ~ $MS ms (30 ms to 33 ms, or the longest round timed on a loaded machine)")
+	or diag(($rowp50 // 'none') . " vs rounds @len");
 
 # Filtered to the process (-p in the kernel, -f on the screen), with the
 # detail of every class: the workload's 1 m / 5 m / 1 h and its ranges.
@@ -139,9 +144,11 @@ ok(defined $rowp50 && $rowp50 >= $MS * 1e6 * 0.985 && abs($rowp50 - $med) <= 3e6
 	ok($d, '-p PID -f COMM: the detail block is the workload\'s class') or diag($t2);
 	my ($p50) = ($d // '') =~ /^\s+p50\s+(\S+)/m;
 	my ($n1m) = ($d // '') =~ /^\s+n\s+(\d+)/m;
-	my $med2 = median(map { $_->[1] - $_->[0] } @r2);
-	ok(defined $p50 && dur_ns($p50) >= $MS * 1e6 * 0.985 && abs(dur_ns($p50) - $med2) <= 3e6,
-	   "detail: p50 over 1 m ~ $MS ms (within 3 ms of the workload's median)") or diag(($d // '') . " vs $med2");
+	my @len2 = sort { $a <=> $b } map { $_->[1] - $_->[0] } @r2;
+	my $med2 = $len2[$#len2 / 2] // 0; # the same rank as the nearest-rank p50 of 20
+	ok(defined $p50 && dur_ns($p50) >= $MS * 1e6 * 0.985 && dur_ns($p50) <= upper($med2),
+	   "detail: p50 over 1 m ~ $MS ms (30 to 33 ms, or at most the median round timed)")
+		or diag(($d // '') . " vs median round $med2");
 	is($n1m, 20, 'detail: 20 calls in the last minute');
 	like($d // '', qr/\|#+ *\| \d+$/m, 'detail: histogram bars');
 	like($blocks[-1], qr/^ \d\d:\d\d:\d\d slow\s+$p lt-sleeper\s+(clock_)?nanosleep\s+3\d\.\d\dms$/m,

@@ -99,7 +99,7 @@ my ($wl) = grep { $_->[0] == $w[0]{pid} } rows($s);
 ok($wl && $wl->[3] >= 20 && $wl->[3] <= 50, 'COUNT over the last interval ~ 33 (30 ms sleeps)')
 	or diag(explain($wl));
 # (a loaded machine sleeps longer: top_batch.t compares with the workload's own timing)
-ok($wl && dur_ns($wl->[4]) >= 29.5e6 && dur_ns($wl->[4]) <= 40e6, 'P50 of the 30 ms sleeps: 30 ms, or a little more')
+ok($wl && dur_ns($wl->[4]) >= 29.5e6 && dur_ns($wl->[4]) <= 60e6, 'P50 of the 30 ms sleeps: 30 ms, or more on a loaded machine')
 	or diag(explain($wl));
 readable($s, 80, 24, '80x24');
 like($s, qr/^syscall latency per process: 2 of 2 classes, sorted by p99 over the last 1\.000s/m,
