@@ -102,6 +102,14 @@ struct top {
 	struct top_detail det;
 	struct lt_hist *scratch;
 
+	/* outliers counted per (tracker, sub, pid) for the per-process
+	 * trackers (syscall, wakeup, offcpu), as they arrive */
+	struct top_ocount {
+		uint32_t trk, sub, pid;
+		uint64_t n;
+	} *ocount;
+	size_t ocount_cap; /* a power of two; 0: not counting */
+
 	/* records */
 	struct top_rec recs[TOP_RECS];
 	uint64_t nrec;      /* records received */

@@ -90,6 +90,38 @@ static void json_str(const char *json, const char *key, char *out, size_t len)
 	out[n] = 0;
 }
 
+/* The outliers of a (tracker, sub, pid) so far: open addressing, never
+ * deleted; past 64 probes new classes are not counted (the engine's own
+ * count is shown then). */
+static struct top_ocount *ocount_slot(struct top *t, uint32_t trk, uint32_t sub, uint32_t pid, bool add)
+{
+	size_t mask = t->ocount_cap - 1, h;
+
+	if (!t->ocount_cap)
+		return NULL;
+	h = ((size_t)pid * 2654435761u ^ (size_t)sub * 40503u ^ trk) & mask;
+	for (size_t i = 0; i <= mask && i < 64; i++, h = (h + 1) & mask) { /* bounded probes */
+		struct top_ocount *o = &t->ocount[h];
+
+		if (o->n && o->trk == trk && o->sub == sub && o->pid == pid)
+			return o;
+		if (!o->n) {
+			if (!add)
+				return NULL;
+			o->trk = trk;
+			o->sub = sub;
+			o->pid = pid;
+			return o;
+		}
+	}
+	return NULL;
+}
+
+static bool per_process(uint32_t trk)
+{
+	return trk == LT_TRK_SYSCALL || trk == LT_TRK_WAKEUP || trk == LT_TRK_OFFCPU;
+}
+
 static char *dup_or_null(const char *s)
 {
 	return s ? strdup(s) : NULL;
@@ -117,6 +149,11 @@ static void on_record(struct sink *s, const struct live_record *r)
 		snprintf(x->cls, sizeof(x->cls), "%s", r->cls->sub);
 	}
 	if (r->type == LIVE_OUTLIER && r->ev) {
+		struct top_ocount *o = per_process(r->ev->trk) ?
+			ocount_slot(t, r->ev->trk, r->ev->sub, r->ev->pid, true) : NULL;
+
+		if (o)
+			o->n++;
 		x->pid = r->ev->pid;
 		x->tid = r->ev->tid;
 		memcpy(x->comm, r->ev->comm, LT_COMM_LEN);
@@ -148,6 +185,9 @@ static void on_record(struct sink *s, const struct live_record *r)
 
 void top_recs_free(struct top *t)
 {
+	free(t->ocount);
+	t->ocount = NULL;
+	t->ocount_cap = 0;
 	for (int i = 0; i < TOP_RECS; i++) {
 		free(t->recs[i].text);
 		free(t->recs[i].json);
@@ -318,6 +358,13 @@ static void on_snapshot(struct sink *s, const struct live_snapshot *sn)
 			     !win_stat(c->win, sn->mono_ns, 60 * NS_PER_S, t->scratch, &w->st[TOP_SPAN_MINUTE]);
 		w->all = c->cum ? lt_hist__count(c->cum) : 0;
 		w->outliers = c->outliers;
+		if (per_process(c->k.trk) && !c->other) {
+			/* the engine misses a thread named unlike its process */
+			struct top_ocount *o = ocount_slot(t, c->k.trk, c->k.sub, c->k.tgid, false);
+
+			if (o && o->n > w->outliers)
+				w->outliers = o->n;
+		}
 		w->stuck = c->stuck;
 	}
 	t->have_snap = true;
@@ -354,6 +401,10 @@ struct sink *top_sink__new(struct top *t)
 
 	if (!s)
 		return NULL;
+	t->ocount_cap = 16384;
+	t->ocount = calloc(t->ocount_cap, sizeof(*t->ocount));
+	if (!t->ocount)
+		t->ocount_cap = 0;
 	s->s.ops = &top_sink_ops;
 	s->t = t;
 	return &s->s;

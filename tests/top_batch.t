@@ -150,6 +150,7 @@ ok(defined $rowp50 && $rowp50 >= $MS * 1e6 * 0.985 && $rowp50 <= upper($len[-1] 
 	   "detail: p50 over 1 m ~ $MS ms (30 to 33 ms, or at most the median round timed)")
 		or diag(($d // '') . " vs median round $med2");
 	is($n1m, 20, 'detail: 20 calls in the last minute');
+	like($d // '', qr/^\S+ lt-top-wl\[$p\]: 20 in all, 20 outliers, /, 'detail: 20 in all, 20 outliers (all over 10 ms)');
 	like($d // '', qr/\|#+ *\| \d+$/m, 'detail: histogram bars');
 	like($blocks[-1], qr/^ \d\d:\d\d:\d\d slow\s+$p lt-sleeper\s+(clock_)?nanosleep\s+3\d\.\d\dms$/m,
 	     'outlier pane: the sleeping thread, its class and delay');
