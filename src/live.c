@@ -25,6 +25,7 @@
 #define CHANGE_NS     (10 * NS_PER_S) /* one window slot */
 #define MAX_SINKS     8
 #define DEFAULT_CLASSES 4096
+#define LEADER_CACHE  4096 /* direct-mapped by tgid */
 #define DEFAULT_WINDOW_MEMORY (128ull << 20)
 
 /* A kernel class as last read: the cumulative histogram, to take the
@@ -72,6 +73,10 @@ struct live {
 	uint32_t nr_uc, cap_uc;
 	struct keymap umap;
 	struct lt_hist_pool *pool;
+
+	/* Leader comm per process, learned from kernel class keys: an
+	 * event carries its thread's comm, a class its process's. */
+	struct { uint32_t tgid; char comm[LT_COMM_LEN]; } leader[LEADER_CACHE];
 
 	struct sink *sinks[MAX_SINKS];
 	int nr_sinks;
@@ -323,8 +328,11 @@ static struct uclass *class_of_event(struct live *l, const struct lt_event *e)
 	struct lt_class_key k = { .trk = e->trk, .sub = e->sub, .tgid = e->pid };
 	int64_t at;
 
-	memcpy(k.comm, e->comm, LT_COMM_LEN);
-	if (!l->o.by_pid)
+	if (l->leader[e->pid % LEADER_CACHE].tgid == e->pid && e->pid)
+		memcpy(k.comm, l->leader[e->pid % LEADER_CACHE].comm, LT_COMM_LEN);
+	else
+		memcpy(k.comm, e->comm, LT_COMM_LEN);
+	if (!l->o.by_pid && k.trk != LT_TRK_BLOCK)
 		k.tgid = 0;
 	at = km_find(l, &l->umap, uc_key, &k);
 	return at >= 0 ? &l->uc[at] : NULL;
@@ -583,6 +591,10 @@ static struct kclass *kclass_get(struct live *l, const struct lt_class_key *k)
 			return NULL;
 		l->kc = n;
 		l->cap_kc = cap;
+	}
+	if (k->trk != LT_TRK_BLOCK && k->tgid) {
+		l->leader[k->tgid % LEADER_CACHE].tgid = k->tgid;
+		memcpy(l->leader[k->tgid % LEADER_CACHE].comm, k->comm, LT_COMM_LEN);
 	}
 	c = &l->kc[l->nr_kc];
 	memset(c, 0, sizeof(*c));

@@ -269,7 +269,8 @@ static void load_elf(struct ufile *uf, int fd)
 			if (uf->syms[uf->nr_syms].name)
 				uf->nr_syms++;
 		}
-		qsort(uf->syms, uf->nr_syms, sizeof(*uf->syms), cmp_usym);
+		if (uf->nr_syms) /* qsort(NULL, 0) is undefined */
+			qsort(uf->syms, uf->nr_syms, sizeof(*uf->syms), cmp_usym);
 	}
 	elf_end(e);
 }
