@@ -115,6 +115,7 @@ struct run {
 	double seconds;
 	uint64_t pairs;
 	uint64_t errors;
+	double start, end; /* the worker's own timed interval */
 	pthread_barrier_t *bar;
 };
 
@@ -142,7 +143,8 @@ static void *worker(void *arg)
 			err += lt_event_in_at(r->t, &key, 8, LT_DEFAULT, LT_DEFAULT, NULL, ts++) < 0;
 	}
 	pthread_barrier_wait(r->bar);
-	double end = now_s() + r->seconds;
+	r->start = now_s();
+	double end = r->start + r->seconds;
 	uint64_t i = 0;
 
 	for (;;) {
@@ -174,6 +176,7 @@ static void *worker(void *arg)
 		if (fixed_pairs ? i >= fixed_pairs : now_s() >= end)
 			break;
 	}
+	r->end = now_s();
 	r->pairs = pairs;
 	r->errors = err;
 	return NULL;
@@ -208,17 +211,26 @@ static double run_once(enum impl impl, uint64_t keys, int threads, double secs,
 	}
 	pthread_barrier_init(&bar, NULL, (unsigned)threads + 1);
 	for (int i = 0; i < threads; i++) {
-		r[i] = (struct run){ impl, t, f, (uint64_t)i << 40, keys / threads, secs, 0, 0, &bar };
+		r[i] = (struct run){ impl, t, f, (uint64_t)i << 40, keys / threads, secs, 0, 0, 0, 0, &bar };
 		pthread_create(&tid[i], NULL, worker, &r[i]);
 	}
 	pthread_barrier_wait(&bar);
-	t0 = now_s();
+	/* The interval is the workers' own, from the first start to the last
+	 * end: this thread may get no CPU until a worker is done (with two
+	 * workers on two CPUs, or under chrt -f), so its own clock is not. */
 	for (int i = 0; i < threads; i++) {
 		pthread_join(tid[i], NULL);
 		total += r[i].pairs;
 		err += r[i].errors;
 	}
-	t1 = now_s();
+	t0 = r[0].start;
+	t1 = r[0].end;
+	for (int i = 1; i < threads; i++) {
+		if (r[i].start < t0)
+			t0 = r[i].start;
+		if (r[i].end > t1)
+			t1 = r[i].end;
+	}
 	*errors = err;
 	if (t) {
 		struct lt_tracker_stats st;

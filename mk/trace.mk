@@ -5,7 +5,7 @@ PC_PKGS += babeltrace2
 # tests against it (outside input goes through this code: every test
 # counts).  Only the trace code: the eBPF loaders play no part in it.
 TRACE_ASAN_SRCS := $(wildcard src/trace_*.c src/analysis_*.c) src/stat_table.c \
-                   src/report_fmt.c src/cmd_report.c src/units.c tests/trace_asan_main.c
+                   src/report_fmt.c src/cmd_report.c src/units.c src/svg.c tests/trace_asan_main.c
 TRACE_ASAN_OBJS := $(patsubst %.c,$(B)/asan/obj/%.o,$(TRACE_ASAN_SRCS))
 
 $(B)/asan/obj/tests/trace_asan_main.o: INCS += -Isrc

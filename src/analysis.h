@@ -9,6 +9,7 @@
 #include <stdint.h>
 #include <stdio.h>
 
+#include "svg.h"
 #include "trace_source.h"
 #include "trace_state.h"
 
@@ -30,7 +31,17 @@ struct report_opts {
 	 * and its spans (0: defaults) */
 	struct an_windows *windows;
 	uint64_t win_slot_ns, win_recent_ns, win_baseline_ns;
+	/* --svg: where the analyses also send each latency (NULL: off) */
+	struct lat_pics *pics;
 };
+
+/* --svg: one time-stamped sample of class cls (see svg.h). */
+static inline void report_opts__picture(const struct report_opts *o, const char *cls,
+					uint64_t end_ns, uint64_t d)
+{
+	if (o->pics)
+		lat_pics__record(o->pics, cls, (int64_t)end_ns, d, 1);
+}
 
 /* Does this latency pass --min / --max? */
 static inline bool report_opts__delay_ok(const struct report_opts *o, uint64_t d)

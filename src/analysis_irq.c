@@ -62,7 +62,7 @@ static void on_pair(const void *key, size_t key_len, uint64_t begin_ns, uint64_t
 	r = stat_table__get(a->tab[a->cur], k.n);
 	if (r)
 		trace_stat__record(&r->stat, d);
-	if (a->o->windows) {
+	if (a->o->windows || a->o->pics) {
 		char name[64];
 
 		if (a->cur == P_HARD)
@@ -70,7 +70,9 @@ static void on_pair(const void *key, size_t key_len, uint64_t begin_ns, uint64_t
 		else
 			snprintf(name, sizeof(name), "%s %s", a->cur == P_SOFT ? "softirq" : "raise",
 				 k.n >= 0 && k.n < NVEC ? vec_names[k.n] : "?");
-		an_windows__record(a->o->windows, name, d, end_ns);
+		if (a->o->windows)
+			an_windows__record(a->o->windows, name, d, end_ns);
+		report_opts__picture(a->o, name, end_ns, d);
 	}
 }
 

@@ -305,6 +305,12 @@ static void on_pair(const void *key, size_t key_len, uint64_t begin_ns, uint64_t
 	trace_stat__record(&p->stat, d);
 	if (p->a->o->windows)
 		an_windows__record(p->a->o->windows, p->spec->name, d, end_ns);
+	if (p->a->o->pics) {
+		char name[LAT_PICS_NAME_MAX];
+
+		snprintf(name, sizeof(name), "pair %s", p->spec->name);
+		report_opts__picture(p->a->o, name, end_ns, d);
+	}
 	if (p->spec->threshold_ns && d > p->spec->threshold_ns)
 		p->over++;
 	ptop_add(p, d, (int64_t)begin_ns, (int64_t)end_ns, key);

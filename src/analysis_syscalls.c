@@ -265,6 +265,12 @@ static void on_pair(const void *key, size_t key_len, uint64_t begin_ns, uint64_t
 	if (a->o->windows)
 		an_windows__record(a->o->windows, trace_state__syscall_name(a->st, sys), delay,
 				   end_ns);
+	if (a->o->pics) {
+		char name[80];
+
+		snprintf(name, sizeof(name), "syscall %s", trace_state__syscall_name(a->st, sys));
+		report_opts__picture(a->o, name, end_ns, delay);
+	}
 	count_ret(r, a->cur_ret);
 	memset(&t, 0, sizeof(t));
 	t.delay = delay;

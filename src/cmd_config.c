@@ -3,6 +3,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include <linux/types.h>
 
@@ -54,7 +55,8 @@ static void usage(FILE *f)
 		"                histogram edges, e.g. 1.024us,1.048576ms,1.073741824s)\n"
 		"                max_series (200)\n"
 		"  [graphite]    enabled (false)  host (127.0.0.1)  port (2003)\n"
-		"                prefix (latrack.HOSTNAME)  interval (10s, a multiple of tick)\n"
+		"                prefix (latrack.HOSTNAME)  interval (10s; whole seconds, a multiple\n"
+		"                of tick)\n"
 		"                queue (100000)\n"
 		"  [json]        enabled (false)  path (-: stdout)  max_size (100M; 0: no\n"
 		"                rotation)  keep (5)\n"
@@ -116,6 +118,16 @@ int cmd_config(int argc, char **argv)
 		return 2;
 	}
 	printf("; latrack effective configuration: `latrack config -c FILE` reads it back\n");
+	if (cl.file) {
+		printf("; read: %s (-c)\n", cl.file);
+	} else {
+		char ubuf[CFG_PATH_MAX];
+		const char *sys = cfg_system_path(), *user = cfg_user_path(ubuf, sizeof(ubuf));
+
+		printf("; system file: %s (%s)\n", sys, access(sys, F_OK) ? "absent" : "read");
+		if (user)
+			printf("; user file: %s (%s)\n", user, access(user, F_OK) ? "absent" : "read");
+	}
 	cfg_print(&c, stdout);
 	cfg_free(&c);
 	free(sets);

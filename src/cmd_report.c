@@ -47,6 +47,8 @@ struct report {
 	const char *begin_arg, *end_arg;
 	int64_t begin_ns, end_ns;
 	bool window_set;
+	const char *svg_path;           /* --svg FILE */
+	struct lat_pics_sel svg_sel;    /* --svg-classes, --svg-sort */
 };
 
 /* A time of the trace: "+DURATION" after its first event, "HH:MM:SS[.f]"
@@ -111,6 +113,8 @@ static int on_event(const struct trace_event *ev, void *ctx)
 			parse_time(r->begin_arg, ev->ts_ns, &r->begin_ns);
 		if (r->end_arg)
 			parse_time(r->end_arg, ev->ts_ns, &r->end_ns);
+		if (r->o.pics)
+			lat_pics__set_origin(r->o.pics, r->begin_arg ? r->begin_ns : ev->ts_ns);
 	}
 	if ((r->begin_arg && ev->ts_ns < r->begin_ns) || (r->end_arg && ev->ts_ns > r->end_ns)) {
 		/* outside the window: the state still follows the trace */
@@ -337,6 +341,26 @@ static int on_tick(void *ctx)
 	return 0;
 }
 
+/* --svg: the heatmaps of what the analyses measured, over the trace's span
+ * (or the --begin/--end window). */
+static int write_svg(struct report *r)
+{
+	struct trace_source_stats ss;
+	struct lat_pics_page pg = { .what = "LTTng trace" };
+	char where[512], err[256];
+
+	trace_source__stats(r->src, &ss);
+	snprintf(where, sizeof(where), "trace %s%s", r->input, ss.traces > 1 ? " (merged)" : "");
+	pg.where = where;
+	pg.t0_ns = r->begin_arg ? r->begin_ns : ss.first_ns;
+	pg.t1_ns = r->end_arg && r->end_ns < ss.last_ns ? r->end_ns : ss.last_ns;
+	if (lat_pics__write(r->o.pics, r->svg_path, &r->svg_sel, &pg, err, sizeof(err))) {
+		fprintf(stderr, "latrack report: --svg: %s\n", err);
+		return -1;
+	}
+	return 0;
+}
+
 static void usage(FILE *f)
 {
 	fprintf(f,
@@ -386,6 +410,17 @@ static void usage(FILE *f)
 		"  --live-wait         wait for the session if it does not exist yet (the\n"
 		"                      report then never ends by itself: stop it with ^C)\n"
 		"  -r SECONDS          live refresh period (default 1)\n"
+		"  --svg FILE          latency heatmaps (time x latency, colour = count) and a\n"
+		"                      histogram per class, as one self-contained SVG file\n"
+		"                      (docs/PICTURES.md); classes: 'syscall NAME',\n"
+		"                      'wake-up', 'irq N', 'softirq VEC', 'raise VEC',\n"
+		"                      'disk MAJ,MIN', 'pair NAME'\n"
+		"  --svg-classes N|NAME[,NAME...]\n"
+		"                      the N first classes (default 8; 0: all), or these\n"
+		"  --svg-sort total|count|p99|max\n"
+		"                      order of the classes (default total: summed latency)\n"
+		"  (--folded/--flame are `latrack run` options: latrack reads no stacks\n"
+		"  from LTTng traces, so a trace gives no flame graph)\n"
 		"  -v                  show babeltrace2's warnings\n"
 		"  -h, --help          this help\n"
 		"\n"
@@ -395,7 +430,10 @@ static void usage(FILE *f)
 		"  latrack report --limit 20 --min 1ms TRACE latency-top\n"
 		"  latrack report --live net://localhost/host/myhost/mysession -r 5\n"
 		"  latrack report TRACE --pair 'plug=app:vif_detected..app:vif_plugged:port'\n"
-		"                 --threshold plug=5s\n", PAIRS_MAX);
+		"                 --threshold plug=5s\n"
+		"  latrack report TRACE syscalls sched --svg lat.svg --svg-classes 4\n"
+		"  latrack report TRACE --svg io.svg --svg-classes 'disk 8,16,syscall fsync'\n",
+		PAIRS_MAX);
 }
 
 static int parse_tids(struct report_opts *o, const char *s)
@@ -436,10 +474,15 @@ int cmd_report(int argc, char **argv)
 		{ "baseline", required_argument, NULL, 'B' },
 		{ "freq-resolution", required_argument, NULL, 'R' },
 		{ "end", required_argument, NULL, 'e' },
+		{ "svg", required_argument, NULL, 'G' },
+		{ "svg-classes", required_argument, NULL, 'K' },
+		{ "svg-sort", required_argument, NULL, 'O' },
+		{ "folded", required_argument, NULL, 'Z' },
+		{ "flame", required_argument, NULL, 'Z' },
 		{ "help", no_argument, NULL, 'h' },
 		{ 0 },
 	};
-	struct report r = { .o = { .limit = 10, .cpu = -1 } };
+	struct report r = { .o = { .limit = 10, .cpu = -1 }, .svg_sel = { .top = 8 } };
 	struct trace_source_ops ops = { .sz = sizeof(ops) };
 	double refresh = 1;
 	const char *thresholds[PAIRS_MAX];
@@ -558,6 +601,29 @@ int cmd_report(int argc, char **argv)
 				goto usage_err;
 			}
 			break;
+		case 'G':
+			r.svg_path = optarg;
+			break;
+		case 'K':
+			if (lat_pics_sel__parse_classes(&r.svg_sel, optarg)) {
+				fprintf(stderr, "latrack report: --svg-classes takes a number (0 to "
+						"1000) or class names, e.g. 'syscall read,wake-up'; "
+						"got '%s'\n", optarg);
+				goto usage_err;
+			}
+			break;
+		case 'O':
+			if (lat_pics_sel__parse_sort(&r.svg_sel, optarg)) {
+				fprintf(stderr, "latrack report: --svg-sort takes total, count, p99 or "
+						"max; got '%s'\n", optarg);
+				goto usage_err;
+			}
+			break;
+		case 'Z':
+			fprintf(stderr, "latrack report: --folded and --flame need stacks, and "
+					"latrack reads none from LTTng traces; they are options of "
+					"`latrack run` (see docs/PICTURES.md)\n");
+			goto usage_err;
 		case 'v':
 			verbose = true;
 			break;
@@ -640,6 +706,17 @@ int cmd_report(int argc, char **argv)
 		}
 	}
 
+	if (r.svg_path && !(r.o.pics = lat_pics__new())) {
+		fprintf(stderr, "latrack report: out of memory\n");
+		goto out;
+	}
+	for (int i = 0; r.o.pics && i < r.nspec; i++) {
+		char name[LAT_PICS_NAME_MAX];
+
+		snprintf(name, sizeof(name), "pair %s", r.spec[i].name);
+		if (r.spec[i].threshold_ns) /* a dashed line, and the count above it */
+			lat_pics__set_threshold(r.o.pics, name, r.spec[i].threshold_ns);
+	}
 	r.st = trace_state__new();
 	if (r.st && (r.want_stats || r.want_top || r.want_windows_sys))
 		r.sys = an_syscalls__new(r.st, &r.o);
@@ -685,6 +762,8 @@ int cmd_report(int argc, char **argv)
 					"the %llu events read before the error\n",
 				(unsigned long long)ss.events);
 			print_report(&r, stdout);
+			if (r.o.pics)
+				write_svg(&r);
 		}
 		goto out;
 	}
@@ -694,11 +773,13 @@ int cmd_report(int argc, char **argv)
 	if (r.o.windows)
 		an_windows__finish(r.o.windows);
 	print_report(&r, stdout);
-	ret = 0;
+	ret = r.o.pics && write_svg(&r) ? 1 : 0;
 	goto out;
 usage_err:
 	ret = 2;
 out:
+	lat_pics__destroy(r.o.pics);
+	lat_pics_sel__free(&r.svg_sel);
 	an_pairs__destroy(r.pairs);
 	an_windows__destroy(r.o.windows);
 	for (int i = 0; i < r.nspec; i++)

@@ -28,6 +28,7 @@
 #include "evfmt.h"
 #include "ksyms.h"
 #include "run_classes.h"
+#include "run_pics.h"
 #include "usyms.h"
 #include "trk.h"
 
@@ -51,6 +52,7 @@ struct run {
 	uint64_t deadline_ns;
 	unsigned long nr_events;
 	struct run_classes *classes;
+	struct run_pics *pics; /* --svg, --folded, --flame (run_pics.c) */
 };
 
 static void on_signal(int sig)
@@ -79,6 +81,7 @@ static int on_event(void *ctx, void *data, size_t len)
 		ev_print_json(&r->fmt, stdout, e);
 	else
 		ev_print_text(&r->fmt, stdout, e);
+	run_pics__event(r->pics, e);
 	/* A storm can keep ring_buffer__poll busy: check the clock now and then. */
 	if (!(++r->nr_events & 1023) && r->deadline_ns && mono_ns() >= r->deadline_ns)
 		stop = 1;
@@ -378,6 +381,19 @@ static void usage(FILE *f)
 "      --ringbuf KIB        ring buffer for outliers (default 1024 KiB, power of 2);\n"
 "                           outliers that find it full are counted as lost\n"
 "      --raw-tp             use raw_tp hooks even where tp_btf works\n"
+"      --svg FILE           at exit: latency heatmaps over the run (time x latency,\n"
+"                           colour = count) and a histogram per class, one SVG\n"
+"      --svg-classes N|NAMES\n"
+"                           the N first classes (default 8; 0: all), or these\n"
+"                           (comma-separated, as titled in the SVG, e.g.\n"
+"                           'syscall read mysqld[812]')\n"
+"      --svg-sort KEY       total (summed latency, default), count, p99 or max\n"
+"      --folded FILE        at exit: the stacks of the offcpu outliers (sleeper)\n"
+"                           and syscall outliers (where it blocked), folded for\n"
+"                           flamegraph.pl/inferno: 'comm;user;kernel_[k] VALUE',\n"
+"                           VALUE = summed delay in microseconds\n"
+"      --flame FILE         at exit: a flame graph SVG of the same stacks\n"
+"                           (docs/PICTURES.md)\n"
 "  -v, --verbose            libbpf debug output (verifier log)\n"
 "  -h, --help               this help\n"
 "\n"
@@ -406,7 +422,9 @@ static void usage(FILE *f)
 "  latrack run net -m 5ms --comm dnsmasq\n"
 "                                      datagrams dnsmasq read more than 5 ms after arrival\n"
 "  latrack run syscall --hist -p 1234 -d 10\n"
-"                                      10 s of one process's syscalls, with bar histograms\n");
+"                                      10 s of one process's syscalls, with bar histograms\n"
+"  latrack run syscall,offcpu -m 5ms -d 30 --svg lat.svg --flame off.svg --folded off.folded\n"
+"                                      30 s: heatmaps, and where the slow ones waited\n");
 }
 
 static int parse_u32(const char *s, uint32_t *out)
@@ -429,7 +447,8 @@ static int is_number(const char *s)
 
 int cmd_run(int argc, char **argv)
 {
-	enum { OPT_COMM = 256, OPT_JSON, OPT_TIMEOUT, OPT_RAWTP, OPT_CLASSES, OPT_RINGBUF, OPT_HIST };
+	enum { OPT_COMM = 256, OPT_JSON, OPT_TIMEOUT, OPT_RAWTP, OPT_CLASSES, OPT_RINGBUF, OPT_HIST,
+	       OPT_PICS /* .. OPT_PICS + 4: run_pics_opts__parse */ = 300 };
 	static const struct option lopts[] = {
 		{ "trackers", required_argument, NULL, 'T' },
 		{ "threshold", required_argument, NULL, 'm' },
@@ -445,11 +464,17 @@ int cmd_run(int argc, char **argv)
 		{ "raw-tp", no_argument, NULL, OPT_RAWTP },
 		{ "max-classes", required_argument, NULL, OPT_CLASSES },
 		{ "ringbuf", required_argument, NULL, OPT_RINGBUF },
+		{ "svg", required_argument, NULL, OPT_PICS },
+		{ "svg-classes", required_argument, NULL, OPT_PICS + 1 },
+		{ "svg-sort", required_argument, NULL, OPT_PICS + 2 },
+		{ "folded", required_argument, NULL, OPT_PICS + 3 },
+		{ "flame", required_argument, NULL, OPT_PICS + 4 },
 		{ "verbose", no_argument, NULL, 'v' },
 		{ "help", no_argument, NULL, 'h' },
 		{ 0 },
 	};
 	struct run r = { 0 };
+	struct run_pics_opts po = { .sel = { .top = 8 } };
 	bool th_set[LT_TRK_MAX] = { 0 }, any_trk = false;
 	struct ring_buffer *rb = NULL;
 	struct sigaction sa = { 0 };
@@ -540,6 +565,14 @@ int cmd_run(int argc, char **argv)
 		}
 		case OPT_RAWTP:
 			r.o.force_raw_tp = true;
+			break;
+		case OPT_PICS:
+		case OPT_PICS + 1:
+		case OPT_PICS + 2:
+		case OPT_PICS + 3:
+		case OPT_PICS + 4:
+			if (run_pics_opts__parse(&po, opt - OPT_PICS, optarg))
+				return 2;
 			break;
 		case 'v':
 			r.o.verbose = true;
@@ -644,6 +677,9 @@ int cmd_run(int argc, char **argv)
 	r.fmt.wall_off = ((int64_t)rt.tv_sec - (int64_t)mt.tv_sec) * (int64_t)NS_PER_S +
 		     (rt.tv_nsec - mt.tv_nsec);
 	start = mono_ns();
+	if (run_pics_opts__any(&po) &&
+	    !(r.pics = run_pics__new(&po, &r.fmt, trk_set__hists_fd(r.set), r.o.on, r.o.thresh_ns, start)))
+		goto out;
 	if (r.duration_ns)
 		r.deadline_ns = start + r.duration_ns;
 	next_sweep = start + 250 * NS_PER_MS;
@@ -672,6 +708,7 @@ int cmd_run(int argc, char **argv)
 			goto out;
 		}
 		now = mono_ns();
+		run_pics__tick(r.pics, now);
 		if (now >= next_sweep) {
 			if (r.o.on[LT_TRK_SYSCALL])
 				trk_set__sweep(r.set, now, r.timeout_ns[LT_TRK_SYSCALL], on_stuck, &r);
@@ -695,13 +732,18 @@ int cmd_run(int argc, char **argv)
 			break;
 		fflush(stdout);
 	}
-	/* What is already in the ring buffer is reported too. */
+	/* What is already in the ring buffer is reported too.  Detach first:
+	 * with -m 0 and no filter, our own syscalls while consuming would
+	 * feed it for ever.  The maps stay for the summary. */
+	for (int t = 0; t < LT_TRK_MAX; t++)
+		if (trk_set__loaded(r.set, t))
+			trk_set__enable(r.set, t, false);
 	stop = 0;
 	r.deadline_ns = 0;
 	ring_buffer__consume(rb);
 	if (!by_count)
 		print_summary(&r, true);
-	ret = 0;
+	ret = run_pics__finish(r.pics, mono_ns()) ? 1 : 0;
 out:
 	ring_buffer__free(rb);
 	trk_set__destroy(r.set);
@@ -709,5 +751,9 @@ out:
 	run_classes__free(r.classes);
 	usyms__free(r.fmt.us);
 	ev_free_drop_reasons();
+	if (r.pics)
+		run_pics__free(r.pics);
+	else
+		lat_pics_sel__free(&po.sel);
 	return ret;
 }

@@ -944,6 +944,14 @@ static int cross_check(struct lt_config *c, char *err, size_t errlen)
 			return -EINVAL;
 		}
 	}
+	if (c->graphite.enabled && c->graphite.interval_ns % NS_PER_S) {
+		char i[32];
+
+		fmt_dur(c->graphite.interval_ns, i, sizeof(i));
+		snprintf(err, errlen, "%s: [graphite] interval %s is not a whole number of seconds "
+			 "(Graphite timestamps are in seconds)", origin_of(c, SEC_GRAPHITE, "interval"), i);
+		return -EINVAL;
+	}
 	if (c->graphite.enabled && c->graphite.interval_ns % c->daemon.tick_ns) {
 		const char *oi = origin_of(c, SEC_GRAPHITE, "interval"), *ot = origin_of(c, SEC_DAEMON, "tick");
 		char i[32], t[32];

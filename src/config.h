@@ -66,7 +66,8 @@ struct cfg_prometheus {
 	uint32_t nr_buckets;       /* le boundaries, ascending, each a bucket edge of the */
 	uint64_t buckets_ns[CFG_MAX_BUCKETS]; /* internal histogram (lt_hist__is_edge);
 				      default powers of 2 from 1.024 us (2^10 ns) to 17.2 s
-				      (2^34 ns): "buckets = pow2" or a list "1us,10us,1ms" */
+				      (2^34 ns): "buckets = pow2" or a list of edges,
+				      e.g. "1.024us,32.768us,1.048576ms" */
 	uint32_t max_series;       /* label sets per tracker (default 200); beyond: "other" */
 };
 

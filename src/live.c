@@ -26,6 +26,7 @@
 #define MAX_SINKS     8
 #define DEFAULT_CLASSES 4096
 #define LEADER_CACHE  4096 /* direct-mapped by tgid */
+#define PENDING_MAX   1024
 #define DEFAULT_WINDOW_MEMORY (128ull << 20)
 
 /* A kernel class as last read: the cumulative histogram, to take the
@@ -77,6 +78,11 @@ struct live {
 	/* Leader comm per process, learned from kernel class keys: an
 	 * event carries its thread's comm, a class its process's. */
 	struct { uint32_t tgid; char comm[LT_COMM_LEN]; } leader[LEADER_CACHE];
+
+	/* Outliers whose class did not exist yet (a process seen first
+	 * through its outlier): counted to their class after the next read. */
+	struct { uint32_t trk, sub, pid; } pending[PENDING_MAX];
+	uint32_t nr_pending;
 
 	struct sink *sinks[MAX_SINKS];
 	int nr_sinks;
@@ -351,6 +357,8 @@ static int on_event(void *ctx, void *data, size_t len)
 	u = class_of_event(l, e);
 	if (u)
 		u->pub.outliers++;
+	else if (l->nr_pending < PENDING_MAX && e->trk != LT_TRK_BLOCK)
+		l->pending[l->nr_pending++] = (__typeof__(l->pending[0])){ e->trk, e->sub, e->pid };
 	free(l->buf_json);
 	free(l->buf_text);
 	l->buf_json = l->buf_text = NULL;
@@ -710,6 +718,20 @@ static void read_kernel(struct live *l, uint64_t now)
 	}
 }
 
+/* Count the outliers that came before their class (now read, with the
+ * process's comm learned from its kernel key). */
+static void resolve_pending(struct live *l)
+{
+	for (uint32_t i = 0; i < l->nr_pending; i++) {
+		struct lt_event e = { .trk = l->pending[i].trk, .sub = l->pending[i].sub, .pid = l->pending[i].pid };
+		struct uclass *u = class_of_event(l, &e);
+
+		if (u)
+			u->pub.outliers++;
+	}
+	l->nr_pending = 0;
+}
+
 /* ---- change detection ---- */
 
 static void change_json(FILE *f, struct live *l, const struct uclass *u, const struct lt_change *c,
@@ -856,6 +878,7 @@ int live__tick_now(struct live *l, uint64_t now)
 		ring_buffer__consume(l->rb);
 	if (l->set)
 		read_kernel(l, now);
+	resolve_pending(l);
 	l->tick_seq++;
 	if (l->o.change_detection && now >= l->next_change) {
 		detect_changes(l, now);
@@ -919,8 +942,8 @@ int live__set_threshold(struct live *l, enum lt_trk trk, uint64_t ns)
 
 int live__set_timeout(struct live *l, enum lt_trk trk, uint64_t ns)
 {
-	if ((unsigned)trk >= LT_TRK_MAX || !ev_default_timeout_ns[trk])
-		return -EINVAL;
+	if ((unsigned)trk >= LT_TRK_MAX || (!ev_default_timeout_ns[trk] && ns))
+		return -EINVAL; /* 0 (never) is every tracker's timeout; others: syscall, block */
 	l->o.timeout_ns[trk] = ns;
 	return 0;
 }

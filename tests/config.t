@@ -155,6 +155,14 @@ expect($c, '-c FILE instead of the system and user files',
 $c = config_ok(\%both, '--config', $CF, '--set', 'syscall.timeout=0');
 expect($c, '--set over -c', 'syscall.timeout' => ['0', '--set syscall.timeout=0']);
 
+{
+	my ($rc0, $o) = run_config(\%both);
+	like($o, qr/^; system file: \Q$SYS\E \(read\)\n; user file: \Q$USER\E \(read\)$/m, 'the header names the files read');
+	($rc0, $o) = run_config({});
+	like($o, qr/^; system file: \Q$D\E\/absent\.conf \(absent\)$/m, '... and the absent ones');
+	($rc0, $o) = run_config(\%both, '-c', $CF);
+	like($o, qr/^; read: \Q$CF\E \(-c\)$/m, '... or the -c file alone');
+}
 my ($rc, $out, $err) = run_config(\%both, '-c', "$D/missing.conf");
 is($rc, 2, '-c on a missing file: exit 2');
 like($err, qr/\Q$D\E\/missing\.conf: No such file or directory/, '... naming the file');
@@ -252,8 +260,10 @@ my @errors = (
 	[['[syscall', 'threshold = 1ms'], 1, qr/section header without '\]'/],
 	[['[wakeup]', 'pid = 5', '[offcpu]', 'pid = 6'], 4,
 	 qr/\[wakeup\] pid '5' \(.*:2\) and \[offcpu\] pid '6' \(.*:4\) differ, but the two trackers share one BPF object/],
+	[['[daemon]', 'tick = 2s', '[graphite]', 'enabled = true', 'interval = 3s'], 5,
+	 qr/\[graphite\] interval 3s is not a multiple of \[daemon\] tick 2s/],
 	[['[graphite]', 'enabled = true', 'interval = 2500ms'], 3,
-	 qr/\[graphite\] interval 2\.5s is not a multiple of \[daemon\] tick 1s/],
+	 qr/\[graphite\] interval 2\.5s is not a whole number of seconds/],
 );
 for my $e (@errors) {
 	my ($lines, $lineno, $re) = @$e;
@@ -268,9 +278,12 @@ for my $e (@errors) {
 # Cross-section rules hold only when they apply.
 write_file($EF, '[wakeup]', 'pid = 5', '[offcpu]', 'enabled = false');
 config_ok({}, '-c', $EF);
-write_file($EF, '[daemon]', 'tick = 500ms', '[graphite]', 'enabled = true', 'interval = 2500ms');
+write_file($EF, '[daemon]', 'tick = 500ms', '[graphite]', 'enabled = true', 'interval = 3s');
 $c = config_ok({}, '-c', $EF);
-is($c->{'graphite.interval'}[0], '2.5s', 'graphite interval a multiple of a 500ms tick: accepted');
+is($c->{'graphite.interval'}[0], '3s', 'graphite interval 3s, a multiple of a 500ms tick: accepted');
+write_file($EF, '[graphite]', 'interval = 2500ms');
+$c = config_ok({}, '-c', $EF);
+is($c->{'graphite.interval'}[0], '2.5s', 'graphite disabled: its interval is not checked');
 
 # Errors in the system and the user file name that file.
 write_file($SYS, '[syscall]', 'threshold = 1ms', 'enabled = sometimes');

@@ -24,7 +24,8 @@ require_bpf();
 
 my $B = B();
 my $L = "$B/latrack";
-my $D = tempdir('latrack-dctl-XXXXXX', TMPDIR => 1, CLEANUP => 1);
+# In /tmp whatever TMPDIR says: the client run as nobody must reach the socket.
+my $D = tempdir('latrack-dctl-XXXXXX', DIR => '/tmp', CLEANUP => 1);
 chmod 0755, $D;
 my $SOCK = "$D/run/ctl.sock";
 my $CONF = "$D/latrack.conf";

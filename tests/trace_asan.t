@@ -14,7 +14,7 @@ if [ ! -x "$B/asan/latrack" ]; then
 fi
 n=0
 fail=0
-for t in trace_syscalls trace_pairs trace_errors trace_sched_irq_io trace_ust; do
+for t in trace_syscalls trace_pairs trace_errors trace_sched_irq_io trace_ust svg_report; do
 	n=$((n + 1))
 	out=$(LATRACK_BUILD="$B/asan" ASAN_OPTIONS=detect_leaks=1:abort_on_error=0 \
 		UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 "$dir/$t.t" 2>&1)

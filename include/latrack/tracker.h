@@ -10,7 +10,9 @@
  *     lookups and inserts take no lock; the table is created with as many
  *     buckets as the pool has events (rounded up to a power of two), so its
  *     chains stay O(1) at any load the tracker accepts (why it is not
- *     resized: lib/tracker.c);
+ *     resized: lib/tracker.c); a monotonic-clock tracker gets at least
+ *     524,288 buckets (8 MiB), so that threads working on different keys
+ *     rarely share a cache line of it;
  *   - events are preallocated at creation and recycled through per-thread
  *     caches over a lock-free (ABA-safe) stack of batches: no malloc and no
  *     lock on the in/out path;

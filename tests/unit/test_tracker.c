@@ -1,7 +1,8 @@
 /* Tracker semantics: threshold, timeout then late end, get/put lifetime,
- * replace, unmatched, full, explicit-time determinism checked against a
- * reference model, monotonic timeouts from the timeout thread, and a
- * multi-threaded stress test with conservation and exactly-once checks. */
+ * replace, unmatched, full, events in every chunk of the pool, explicit-time
+ * determinism checked against a reference model, monotonic timeouts from the
+ * timeout thread, and a multi-threaded stress test with conservation and
+ * exactly-once checks. */
 #include "tap.h"
 
 #include <errno.h>
@@ -278,6 +279,75 @@ static void test_full(void)
 	is_i64(n, 101, "foreach visits every in-flight event");
 	lt_tracker__destroy(t);
 	free(l);
+}
+
+/* The pool is cut in 2 MiB chunks that each begin with their tracker, and
+ * the indices that would overlap those bytes are not events: with strides
+ * of 64, 72 and 96 bytes (keys of 8, 13 and 40 bytes) and a pool of a few
+ * chunks, every one of `capacity` events is usable and its accessors
+ * (which find the tracker from the chunk) are right. */
+static void test_pool_chunks(void)
+{
+	static const uint32_t key_sizes[] = { 8, 13, 40 };
+
+	for (size_t ks = 0; ks < sizeof(key_sizes) / sizeof(key_sizes[0]); ks++) {
+		struct log *l = log_new();
+		struct lt_tracker *t = lt_tracker__new(&(struct lt_tracker_opts){
+			.sz = sizeof(struct lt_tracker_opts),
+			.max_events = 70000,
+			.key_size = key_sizes[ks],
+			.threshold_ns = 1000000,
+			.callback = on_report,
+			.callback_ctx = l,
+			.free_priv = on_free,
+			.clock = LT_CLOCK_EXPLICIT,
+			.reserve = 1,
+		});
+		struct lt_tracker_stats st;
+		unsigned char key[40] = { 0 };
+		uint64_t fails = 0, bad = 0, ends = 0;
+
+		lt_tracker__stats(t, &st);
+		for (uint64_t k = 0; k < st.capacity; k++) {
+			memcpy(key, &k, 8);
+			fails += lt_event_in_at(t, key, key_sizes[ks], LT_DEFAULT, LT_DEFAULT,
+						(void *)(uintptr_t)(k + 1), k) != 0;
+		}
+		memset(key, 0xff, 8);
+		is_i64(fails, 0, "key size %u: all %llu events accepted", key_sizes[ks],
+		       (unsigned long long)st.capacity);
+		is_i64(lt_event_in_at(t, key, key_sizes[ks], LT_DEFAULT, LT_DEFAULT, NULL, 1), -ENOSPC,
+		       "key size %u: then -ENOSPC", key_sizes[ks]);
+		for (uint64_t k = 0; k < st.capacity; k += 97) {
+			struct lt_event *e;
+			const unsigned char *ek;
+			size_t len;
+
+			memset(key, 0, sizeof(key));
+			memcpy(key, &k, 8);
+			e = lt_event_get(t, key, key_sizes[ks]);
+			if (!e) {
+				bad++;
+				continue;
+			}
+			ek = lt_event__key(e, &len);
+			bad += lt_event__begin_ns(e) != k || lt_event__priv(e) != (void *)(uintptr_t)(k + 1) ||
+			       lt_event__threshold_ns(e) != 1000000 || len != key_sizes[ks] ||
+			       memcmp(ek, key, len) != 0;
+			lt_event_put(e);
+		}
+		is_i64(bad, 0, "key size %u: get/put and accessors on events of every chunk",
+		       key_sizes[ks]);
+		for (uint64_t k = 0; k < st.capacity; k++) {
+			memset(key, 0, sizeof(key));
+			memcpy(key, &k, 8);
+			ends += lt_event_out_at(t, key, key_sizes[ks], k + 10) == 0;
+		}
+		is_u64(ends, st.capacity, "key size %u: every event ends once", key_sizes[ks]);
+		is_u64(l->freed, st.capacity, "key size %u: every priv freed once", key_sizes[ks]);
+		lt_tracker__destroy(t);
+		free(l);
+	}
 }
 
 /* Determinism and correctness against a reference model: a random
@@ -565,6 +635,7 @@ int main(void)
 	test_timeout_then_late_out();
 	test_get_put_replace_unmatched();
 	test_full();
+	test_pool_chunks();
 	test_determinism();
 	test_monotonic_timeout();
 	test_thread_exit_returns_events();
