@@ -63,7 +63,7 @@ struct lt_class_key {
  * failures the negated error).  rx stack, tx and drops: tgid 0, comm = the
  * device's name; rx delivered: tgid/comm = the reading process. */
 #define LT_NET_RX_STACK     0 /* netif_receive_skb -> sk_data_ready (queued to the socket) */
-#define LT_NET_RX_DELIVERED 1 /* netif_receive_skb -> recv() of that datagram */
+#define LT_NET_RX_DELIVERED 1 /* netif_receive_skb -> recv() of that datagram (TCP: of its oldest byte) */
 #define LT_NET_TX_QUEUE     2 /* net_dev_queue -> net_dev_start_xmit */
 #define LT_NET_DROP         3 /* kfree_skb, per drop reason (delay 0: a count) */
 #define LT_NET_UDP_FAIL     4 /* udp_fail_queue_rcv_skb, per error (delay 0) */

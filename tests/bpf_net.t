@@ -155,7 +155,12 @@ for my $hook ('tp_btf', 'raw_tp') {
 	is(scalar(keys %got), $N, "$hook: workload received $N datagrams");
 
 	my @rx = of_type($objs, 'outlier', tracker => 'net', dir => 'rx', dev => $vb);
-	is(scalar @rx, $N, "$hook: $N rx delivery outliers on $vb");
+	# One per datagram (threshold 10 ms), except when a loaded machine made
+	# the sender so late that its datagram waited less: a window (send ->
+	# recv return) under 12 ms may have none.
+	my $must = grep { $got{$_} - $sent{$_} >= 12e6 } keys %sent;
+	ok(@rx >= $must && @rx <= $N, "$hook: $N rx delivery outliers on $vb (" . scalar(@rx)
+	   . "; $must datagrams waited 12 ms or more)");
 	is(scalar(grep { $_->{pid} == $reader && $_->{comm} eq 'lt-udp-reader' } @rx), scalar @rx,
 	   "$hook: attributed to the reader (pid $reader, lt-udp-reader)");
 	is(scalar(grep { $_->{exit} eq 'copied to user' && $_->{protocol} == 17 && $_->{ifindex} == $ifindex{$vb} } @rx),
@@ -172,12 +177,18 @@ for my $hook ('tp_btf', 'raw_tp') {
 		$close++ if $win - $e->{delay_ns} < 2e6;
 	}
 	is($inside, scalar @rx, "$hook: every rx outlier inside its datagram's send -> recv window");
-	cmp_ok($close, '>=', $N - 2, "$hook: within 2 ms of the window the workload timed ($close of $N)");
+	cmp_ok($close, '>=', scalar(@rx) - 2, "$hook: within 2 ms of the window the workload timed ($close of "
+	       . scalar(@rx) . ")");
 	# The workload's design: about SLEEP_MS each.  Per datagram, the
 	# run-queue waits of the reader and the sender (4 ms with CPU hogs
-	# here) move it; the windows above follow them, the median does not.
+	# here; more on a machine shared with other test runs) move it; the
+	# windows above follow them, and the median follows the windows'.
 	my @d = sort { $a <=> $b } map { $_->{delay_ns} } @rx;
-	ok(@d && abs(median(@d) - $SLEEP_MS * 1e6) < 3e6, "$hook: median ${SLEEP_MS} ms +- 3 ms");
+	my @w = map { $got{$_} - $sent{$_} } keys %sent;
+	ok(@d && abs(median(@d) - median(@w)) < 2e6 && median(@d) > ($SLEEP_MS - 3) * 1e6
+	   && median(@d) < ($SLEEP_MS + 10) * 1e6,
+	   sprintf("$hook: median %.2f ms, the windows' %.2f ms (%u ms sleeps)", (median(@d) // 0) / 1e6,
+		   median(@w) / 1e6, $SLEEP_MS));
 	diag(sprintf("$hook: rx delivery %.2f .. %.2f ms, median %.2f ms", $d[0] / 1e6, $d[-1] / 1e6,
 		     median(@d) / 1e6)) if @d;
 
@@ -196,7 +207,11 @@ for my $hook ('tp_btf', 'raw_tp') {
 		is($dr && $dr->{reason}, 'NO_SOCKET', "$hook: drop reason named from the kernel's BTF");
 	}
 	my ($loss) = of_type($objs, 'loss');
-	is(scalar(grep { $_ } values %{ $loss->{net} // {} }), 0, "$hook: nothing lost");
+	# No outlier or sample lost.  inflight_full is left out: it counts the
+	# readers of every socket on the machine that fall 32 datagrams or
+	# ranges behind, and other programs (other test runs) share it.
+	is(($loss->{net}{ringbuf} // 0) + ($loss->{net}{hist_full} // 0), 0, "$hook: nothing lost (ring buffer, histograms)")
+		or diag(explain($loss));
 }
 
 # Datagrams already waiting when latrack starts have no arrival time: they
@@ -217,7 +232,7 @@ for my $hook ('tp_btf', 'raw_tp') {
 	}
 	close $ir;
 	my ($bl) = (readline($fh) // '') =~ /^queued (\d+)/;
-	my $l = latrack_start('net', '--json', '-m', '0');
+	my $l = latrack_start('net', '--json', '-m', '0', '--comm', 'lt-udp-backlog');
 	print $iw "go\n";
 	close $iw;
 	my @lines = <$fh>;
