@@ -79,6 +79,18 @@ struct lt_sys_start {
 	__u32 flags; /* LT_SYS_* */
 };
 
+/* syscall tracker: the syscall in flight of the thread running on a CPU
+ * (sys_cpu, a per-CPU array of one: the hot path, no hash).  At
+ * sched_switch a thread switched out inside a syscall moves it to
+ * sys_start[tid] and the slot is cleared, so a slot with ts != 0 always
+ * belongs to the thread on that CPU.  User space reads it for the stuck
+ * sweep (a syscall that has run for long without ever switching out). */
+struct lt_sys_cpu {
+	__u64 ts;    /* sys_enter, ns; 0: none in flight on this CPU */
+	__u32 tid;
+	__u32 nr;
+};
+
 /* block tracker: a request in flight (blk_start map, keyed by the struct
  * request pointer; read by user space for the stuck sweep).  The request
  * is queued while issue_ns is 0, issued (in the driver) after. */

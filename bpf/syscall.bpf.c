@@ -37,6 +37,16 @@ struct {
 	__type(value, struct lt_kstack);
 } sys_stacks SEC(".maps");
 
+/* The syscall in flight of the thread on this CPU (see struct lt_sys_cpu):
+ * enter and exit of a syscall that does not switch out, nearly all of
+ * them, touch only this, with no hash lookup. */
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, struct lt_sys_cpu);
+} sys_cpu SEC(".maps");
+
 struct {
 	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
 	__uint(max_entries, 1);
@@ -60,33 +70,66 @@ static __always_inline struct task_struct *current_tid(bool btf, __u32 *tid)
 
 static __always_inline int on_enter(long id, bool btf)
 {
-	__u32 tid;
+	__u32 tid, zero = 0;
 	struct task_struct *t = current_tid(btf, &tid);
-	struct lt_sys_start s = {}, *sp;
+	struct lt_sys_cpu *c;
 
 	if (!lt_task_match(t))
 		return 0;
-	/* A thread keeps its entry between syscalls (ts 0: idle) and it is
-	 * rewritten in place: a hash lookup is inlined by the verifier, an
-	 * update or delete takes the bucket lock and the element free list,
-	 * and was most of this tracker's cost per syscall. */
+	/* The per-CPU slot: an array lookup is a few inlined instructions,
+	 * where the hash (sys_start) costs a hash of the key and a bucket
+	 * walk.  sched_switch moves it to sys_start if the thread switches
+	 * out before its exit. */
+	c = bpf_map_lookup_elem(&sys_cpu, &zero);
+	if (!c)
+		return 0;
+	c->tid = tid;
+	c->nr = (__u32)id;
+	/* ts last: the stuck sweep that sees it non-zero should see this
+	 * syscall's tid and nr.  BPF has no fence; a compiler barrier orders
+	 * the stores on x86 (TSO), and user space reads a slot twice. */
+	asm volatile("" ::: "memory");
+	c->ts = bpf_ktime_get_ns();
+	return 0;
+}
+
+/* At sched_switch: prev leaves the CPU.  If it is inside a syscall (the
+ * CPU's slot is its), move the syscall to sys_start[tid], which keeps
+ * one entry per thread from its first switch in a syscall to its exit,
+ * rewritten in place (an update takes the bucket lock; a lookup does
+ * not).  Returns prev's entry in sys_start (its ts 0 if prev is not in a
+ * syscall), or NULL if it has none. */
+static __always_inline struct lt_sys_start *spill(__u32 tid)
+{
+	struct lt_sys_start s = {}, *sp;
+	struct lt_sys_cpu *c;
+	__u32 zero = 0;
+
+	c = bpf_map_lookup_elem(&sys_cpu, &zero);
+	if (!c || !c->ts || c->tid != tid) {
+		if (c)
+			c->ts = 0; /* not prev's: a switch not seen (at attach) */
+		/* Not entered on this CPU since prev last switched out: its
+		 * syscall, if any, is in sys_start already. */
+		return bpf_map_lookup_elem(&sys_start, &tid);
+	}
+	s.ts = c->ts;
+	s.nr = c->nr;
 	sp = bpf_map_lookup_elem(&sys_start, &tid);
 	if (sp) {
-		sp->nr = (__u32)id;
+		sp->nr = s.nr;
 		sp->flags = 0;
-		/* ts last: the stuck sweep that sees it non-zero should see this
-		 * syscall's nr.  BPF has no fence; a compiler barrier orders the
-		 * stores on x86 (TSO); elsewhere a torn read only mislabels a
-		 * stuck report's syscall. */
 		asm volatile("" ::: "memory");
-		sp->ts = bpf_ktime_get_ns();
-		return 0;
-	}
-	s.ts = bpf_ktime_get_ns();
-	s.nr = (__u32)id;
-	if (bpf_map_update_elem(&sys_start, &tid, &s, BPF_ANY))
+		sp->ts = s.ts;
+	} else if (bpf_map_update_elem(&sys_start, &tid, &s, BPF_ANY)) {
 		lt_drop(LT_TRK_SYSCALL, LT_DROP_INFLIGHT);
-	return 0;
+	} else {
+		sp = bpf_map_lookup_elem(&sys_start, &tid);
+	}
+	/* Cleared after the copy: the sweep sees it in one place or the
+	 * other (or in both, the same begin: reported once). */
+	c->ts = 0;
+	return sp;
 }
 
 /* Bytes of w after its first NUL cleared (little endian: byte 0 is the low
@@ -146,18 +189,30 @@ static __always_inline void class_proc(struct lt_class_key *k, struct task_struc
 
 static __always_inline int on_exit(void *ctx, long ret, bool btf)
 {
-	__u32 tid;
+	__u32 tid, zero = 0;
 	struct task_struct *t = current_tid(btf, &tid);
 	struct lt_class_key k = {};
-	struct lt_sys_start *sp, s;
+	struct lt_sys_start *sp, s = {};
+	struct lt_sys_cpu *c;
 	struct lt_event *e;
 	__u64 now, delay;
 
-	sp = bpf_map_lookup_elem(&sys_start, &tid);
-	if (!sp || !sp->ts)
+	c = bpf_map_lookup_elem(&sys_cpu, &zero);
+	if (!c)
 		return 0;
-	s = *sp;
-	sp->ts = 0; /* idle; the entry goes at thread exit */
+	if (c->ts && c->tid == tid) {
+		/* never switched out: the slot (flags 0: no stack taken) */
+		s.ts = c->ts;
+		s.nr = c->nr;
+		c->ts = 0;
+	} else {
+		/* switched out during the syscall: sys_start */
+		sp = bpf_map_lookup_elem(&sys_start, &tid);
+		if (!sp || !sp->ts)
+			return 0;
+		s = *sp;
+		sp->ts = 0; /* idle; the entry goes at thread exit */
+	}
 	now = bpf_ktime_get_ns();
 	delay = now - s.ts;
 
@@ -206,10 +261,11 @@ static __always_inline int on_exit(void *ctx, long ret, bool btf)
 }
 
 /* Capture the blocking stack of tid once its syscall is past the threshold.
- * task: the task to unwind if not current (tp_btf), or NULL for current. */
-static __always_inline void capture(void *ctx, __u32 tid, struct task_struct *task)
+ * sp: its sys_start entry; task: the task to unwind if not current
+ * (tp_btf), or NULL for current. */
+static __always_inline void capture(void *ctx, __u32 tid, struct lt_sys_start *sp,
+				    struct task_struct *task)
 {
-	struct lt_sys_start *sp = bpf_map_lookup_elem(&sys_start, &tid);
 	struct lt_kstack *st;
 	__u32 zero = 0;
 	long n;
@@ -238,8 +294,27 @@ static __always_inline void capture(void *ctx, __u32 tid, struct task_struct *ta
 	}
 }
 
+/* sched_switch: prev's syscall (if any) leaves the CPU's slot for
+ * sys_start; a slow one has its stack taken (prev is current: works
+ * under raw_tp too).  next, if btf: a syscall of next is in sys_start if
+ * it is in one (it switched out in it). */
+static __always_inline void on_switch(void *ctx, __u32 prev_tid, __u32 next_tid,
+				      struct task_struct *next)
+{
+	capture(ctx, prev_tid, spill(prev_tid), NULL);
+	if (next)
+		capture(ctx, next_tid, bpf_map_lookup_elem(&sys_start, &next_tid), next);
+}
+
 static __always_inline void on_exit_task(__u32 tid)
 {
+	__u32 zero = 0;
+	struct lt_sys_cpu *c = bpf_map_lookup_elem(&sys_cpu, &zero);
+
+	/* exit() never returns from its syscall: nothing is left in flight
+	 * for the switch that follows to move to sys_start. */
+	if (c && c->tid == tid)
+		c->ts = 0;
 	bpf_map_delete_elem(&sys_start, &tid);
 	bpf_map_delete_elem(&sys_stacks, &tid);
 }
@@ -259,8 +334,7 @@ int BPF_PROG(sys_exit_btf, struct pt_regs *regs, long ret)
 SEC("tp_btf/sched_switch")
 int BPF_PROG(sys_switch_btf, bool preempt, struct task_struct *prev, struct task_struct *next)
 {
-	capture(ctx, prev->pid, NULL);
-	capture(ctx, next->pid, next);
+	on_switch(ctx, prev->pid, next->pid, next);
 	return 0;
 }
 
@@ -286,7 +360,7 @@ int BPF_PROG(sys_exit_raw, struct pt_regs *regs, long ret)
 SEC("raw_tp/sched_switch")
 int BPF_PROG(sys_switch_raw, bool preempt, struct task_struct *prev, struct task_struct *next)
 {
-	capture(ctx, BPF_CORE_READ(prev, pid), NULL);
+	on_switch(ctx, BPF_CORE_READ(prev, pid), 0, NULL);
 	return 0;
 }
 

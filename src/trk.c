@@ -33,7 +33,9 @@ struct trk_set {
 	int nr_units;
 	bool btf;
 	int events_fd, drops_fd, thresh_fd, hists_fd;
-	int sys_inflight_fd;
+	int sys_inflight_fd, sys_cpu_fd;
+	int ncpu;
+	struct lt_sys_cpu *sys_cpu, *sys_cpu2; /* sweep buffers: ncpu slots each */
 	struct stuck_seen *seen;
 	size_t nr_seen;
 	int blk_inflight_fd;
@@ -183,6 +185,7 @@ int trk_set__start(struct trk_set **out, const struct trk_opts *o, char *err, si
 		return -ENOMEM;
 	}
 	s->sys_inflight_fd = -1;
+	s->sys_cpu_fd = -1;
 	s->blk_inflight_fd = -1;
 
 	s->btf = !o->force_raw_tp && trk_probe_tp_btf("sched_switch") &&
@@ -283,8 +286,23 @@ int trk_set__start(struct trk_set **out, const struct trk_opts *o, char *err, si
 			s->thresh_fd = map_fd(u, "lt_thresh");
 			s->hists_fd = map_fd(u, "lt_hists");
 		}
-		if (!strcmp(u->name, "syscall"))
+		if (!strcmp(u->name, "syscall")) {
 			s->sys_inflight_fd = trk_syscall__inflight_fd(u);
+			s->sys_cpu_fd = trk_syscall__cpu_fd(u);
+			s->ncpu = libbpf_num_possible_cpus();
+			if (s->ncpu <= 0) {
+				ret = s->ncpu ? s->ncpu : -EINVAL;
+				snprintf(err, errlen, "cannot count the CPUs: %s", strerror(-ret));
+				goto fail;
+			}
+			s->sys_cpu = calloc((size_t)s->ncpu, sizeof(*s->sys_cpu));
+			s->sys_cpu2 = calloc((size_t)s->ncpu, sizeof(*s->sys_cpu2));
+			if (!s->sys_cpu || !s->sys_cpu2) {
+				ret = -ENOMEM;
+				snprintf(err, errlen, "out of memory");
+				goto fail;
+			}
+		}
 		if (!strcmp(u->name, "block"))
 			s->blk_inflight_fd = map_fd(u, "blk_start");
 	}
@@ -324,6 +342,8 @@ void trk_set__destroy(struct trk_set *s)
 		s->units[i].destroy(s->units[i].skel);
 	free(s->seen);
 	free(s->blk_seen);
+	free(s->sys_cpu);
+	free(s->sys_cpu2);
 	free(s);
 }
 
@@ -383,12 +403,35 @@ static bool seen_before(struct trk_set *s, uint32_t tid, uint64_t begin)
 	return false;
 }
 
+/* One syscall found in flight: reported if past the timeout and not
+ * reported before; remembered (in keep) while it stays in flight. */
+static void sweep_one(struct trk_set *s, struct stuck_seen *keep, size_t *nr_keep,
+		      uint64_t now_ns, uint64_t timeout_ns, uint32_t tid, uint64_t ts,
+		      uint32_t nr, trk_stuck_fn fn, void *ctx)
+{
+	if (!ts || ts > now_ns || now_ns - ts <= timeout_ns)
+		return; /* ts 0: the thread is between syscalls */
+	for (size_t i = 0; i < *nr_keep; i++)
+		if (keep[i].tid == tid && keep[i].begin_ns == ts)
+			return; /* seen in both maps during this sweep */
+	if (!seen_before(s, tid, ts))
+		fn(ctx, LT_TRK_SYSCALL, tid, ts, nr);
+	/* Remember it while it stays in flight: reported once. */
+	if (*nr_keep < MAX_STUCK)
+		keep[(*nr_keep)++] = (struct stuck_seen){ tid, ts };
+}
+
+/* Syscalls in flight are in two places: sys_start (threads switched out
+ * inside a syscall: every syscall that blocks) and sys_cpu (per CPU, the
+ * syscall of the thread running there, until it switches out or
+ * returns).  A syscall that moves from one to the other during the sweep
+ * keeps its begin, so it is reported once. */
 int trk_set__sweep(struct trk_set *s, uint64_t now_ns, uint64_t timeout_ns,
 		   trk_stuck_fn fn, void *ctx)
 {
 	struct stuck_seen *keep;
 	size_t nr_keep = 0;
-	__u32 key, next;
+	__u32 key, next, zero = 0;
 	void *prev = NULL;
 
 	if (s->sys_inflight_fd < 0)
@@ -402,14 +445,21 @@ int trk_set__sweep(struct trk_set *s, uint64_t now_ns, uint64_t timeout_ns,
 		key = next;
 		prev = &key;
 		if (bpf_map_lookup_elem(s->sys_inflight_fd, &key, &v))
-			continue; /* ended meanwhile */
-		if (!v.ts || v.ts > now_ns || now_ns - v.ts <= timeout_ns)
-			continue; /* ts 0: the thread is between syscalls */
-		if (!seen_before(s, key, v.ts))
-			fn(ctx, LT_TRK_SYSCALL, key, v.ts, v.nr);
-		/* Remember it while it stays in flight: reported once. */
-		if (nr_keep < MAX_STUCK)
-			keep[nr_keep++] = (struct stuck_seen){ key, v.ts };
+			continue; /* the thread exited meanwhile */
+		sweep_one(s, keep, &nr_keep, now_ns, timeout_ns, key, v.ts, v.nr, fn, ctx);
+	}
+	/* The CPU slots are rewritten at every syscall and read here without
+	 * a lock: a slot counts only if two reads in a row agree. */
+	if (s->sys_cpu_fd >= 0 && !bpf_map_lookup_elem(s->sys_cpu_fd, &zero, s->sys_cpu) &&
+	    !bpf_map_lookup_elem(s->sys_cpu_fd, &zero, s->sys_cpu2)) {
+		for (int c = 0; c < s->ncpu; c++) {
+			const struct lt_sys_cpu *a = &s->sys_cpu[c], *b = &s->sys_cpu2[c];
+
+			if (a->ts != b->ts || a->tid != b->tid || a->nr != b->nr)
+				continue;
+			sweep_one(s, keep, &nr_keep, now_ns, timeout_ns, a->tid, a->ts, a->nr, fn,
+				  ctx);
+		}
 	}
 	free(s->seen);
 	s->seen = keep;

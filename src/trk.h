@@ -119,6 +119,7 @@ void trk_unit_init(struct trk_unit *u, const char *name, void *skel, struct bpf_
 	} while (0)
 int trk_syscall__open(struct trk_unit *u, const struct trk_opts *o, bool btf);
 int trk_syscall__inflight_fd(const struct trk_unit *u);
+int trk_syscall__cpu_fd(const struct trk_unit *u);
 int trk_sched__open(struct trk_unit *u, const struct trk_opts *o, bool btf);
 int trk_block__open(struct trk_unit *u, const struct trk_opts *o, bool btf);
 int trk_irq__open(struct trk_unit *u, const struct trk_opts *o, bool btf);

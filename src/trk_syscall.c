@@ -23,10 +23,19 @@ int trk_syscall__open(struct trk_unit *u, const struct trk_opts *o, bool btf)
 	return 0;
 }
 
-/* After load: the in-flight map, for the stuck sweep. */
+/* After load: the in-flight maps, for the stuck sweep: sys_start (threads
+ * switched out inside a syscall) and sys_cpu (per CPU, the syscall of the
+ * thread running there). */
 int trk_syscall__inflight_fd(const struct trk_unit *u)
 {
 	const struct syscall_bpf *skel = u->skel;
 
 	return bpf_map__fd(skel->maps.sys_start);
+}
+
+int trk_syscall__cpu_fd(const struct trk_unit *u)
+{
+	const struct syscall_bpf *skel = u->skel;
+
+	return bpf_map__fd(skel->maps.sys_cpu);
 }

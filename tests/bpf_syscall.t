@@ -131,4 +131,31 @@ SKIP: {
 	ok(!$cls{write}, '-t: not the main thread\'s write of "done"') or diag(explain(\%cls));
 }
 
+# A syscall that runs without sleeping (latrack keeps it in a per-CPU slot
+# until the thread switches out) is reported stuck too: a 512 MiB read()
+# of /dev/zero into fresh memory, about 1 s of page faults and copying.
+{
+	my $l = latrack_start('syscall', '--json', '--comm', 'lt-bigread', '-m', '5s', '--timeout', '300ms');
+	my $pid = fork() // BAIL_OUT("fork: $!");
+	if (!$pid) {
+		$0 = 'lt-bigread';
+		open my $z, '<', '/dev/zero' or exit 1;
+		my $buf;
+		sysread($z, $buf, 512 << 20);
+		exit 0;
+	}
+	waitpid($pid, 0);
+	select(undef, undef, undef, 0.5); # one more sweep
+	my ($rc, $objs) = latrack_stop($l);
+	my @stuck = of_type($objs, 'stuck', tid => $pid);
+	my %cls = map { $_->{class} => $_ } grep { $_->{pid} == $pid } of_type($objs, 'summary');
+	my $max = $cls{read} ? $cls{read}{max_ns} : 0;
+	SKIP: {
+		skip("the read took only ${max} ns here", 2) if $max < 600e6;
+		is(scalar(grep { $_->{class} eq 'read' } @stuck), 1, 'a long read() that runs: stuck reported once')
+			or diag(explain(\@stuck));
+		ok(@stuck && $stuck[0]{age_ns} >= 300e6 && $stuck[0]{age_ns} <= $max, 'its age: past the timeout, within the read');
+	}
+}
+
 done_testing();

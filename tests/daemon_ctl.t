@@ -230,8 +230,11 @@ is($st->{syscall}{outliers}, 1, 'counting resumes after reset: 1 outlier');
 
 # ---- errors from the daemon ----------------------------------------------------------------------
 ($rc, $out, $err) = ctl([], '-s', $SOCK, 'set', 'net', 'timeout', '0');
-is($rc, 1, 'set net timeout: error reply (exit 1)');
-like($err, qr/^error: net has no timeout/, '... net has no timeout');
+is($rc, 0, 'set net timeout 0 (never, as in the configuration): ok');
+($rc, $out, $err) = ctl([], '-s', $SOCK, 'set', 'net', 'timeout', '1s');
+is($rc, 2, 'set net timeout 1s: refused by the client (usage, exit 2)');
+like($err, qr/the net tracker has no timeout/, '... net has no timeout');
+like(raw("set net timeout 1s\n"), qr/^error: net has no timeout/, '... and by the daemon when asked directly');
 like(raw("frobnicate\n"), qr/^error: unknown request 'frobnicate'/, 'unknown request: error reply');
 like(raw("set syscall threshold soon\n"), qr/^error: bad duration 'soon'/, 'bad duration: error reply');
 like(raw("set nosuch threshold 1ms\n"), qr/^error: unknown tracker 'nosuch'/, 'unknown tracker: error reply');
