@@ -106,7 +106,7 @@ bench: $(BENCH_BINS)
 	$(Q)set -e; for b in $(BENCH_BINS); do echo "== $$b"; $$b; done
 
 run: all
-	$(Q)$(B)/latrack run
+	$(Q)if [ -t 0 ] && [ -t 1 ]; then $(B)/latrack top; else $(B)/latrack run; fi
 
 clean:
 	rm -rf $(B)
