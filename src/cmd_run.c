@@ -427,19 +427,6 @@ static void usage(FILE *f)
 "                                      30 s: heatmaps, and where the slow ones waited\n");
 }
 
-static int parse_u32(const char *s, uint32_t *out)
-{
-	char *end;
-	unsigned long v;
-
-	errno = 0;
-	v = strtoul(s, &end, 10);
-	if (errno || end == s || *end || !v || v > UINT32_MAX)
-		return -EINVAL;
-	*out = (uint32_t)v;
-	return 0;
-}
-
 static int is_number(const char *s)
 {
 	return *s && strspn(s, "0123456789.") == strlen(s);
@@ -505,13 +492,13 @@ int cmd_run(int argc, char **argv)
 				return 2;
 			break;
 		case 'p':
-			if (parse_u32(optarg, &r.o.f.tgid)) {
+			if (ev_parse_u32(optarg, &r.o.f.tgid)) {
 				fprintf(stderr, "latrack run: bad PID '%s'\n", optarg);
 				return 2;
 			}
 			break;
 		case 't':
-			if (parse_u32(optarg, &r.o.f.tid)) {
+			if (ev_parse_u32(optarg, &r.o.f.tid)) {
 				fprintf(stderr, "latrack run: bad TID '%s'\n", optarg);
 				return 2;
 			}
@@ -546,7 +533,7 @@ int cmd_run(int argc, char **argv)
 			r.hist = true;
 			break;
 		case OPT_CLASSES:
-			if (parse_u32(optarg, &r.o.max_classes)) {
+			if (ev_parse_u32(optarg, &r.o.max_classes)) {
 				fprintf(stderr, "latrack run: bad --max-classes '%s'\n", optarg);
 				return 2;
 			}
@@ -555,7 +542,7 @@ int cmd_run(int argc, char **argv)
 			uint32_t kib;
 			long page = sysconf(_SC_PAGESIZE);
 
-			if (parse_u32(optarg, &kib) || kib > (1u << 20) || (kib & (kib - 1)) ||
+			if (ev_parse_u32(optarg, &kib) || kib > (1u << 20) || (kib & (kib - 1)) ||
 			    (uint64_t)kib * 1024 < (uint64_t)page) {
 				fprintf(stderr, "latrack run: --ringbuf takes KiB, a power of 2, at least a page\n");
 				return 2;

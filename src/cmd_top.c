@@ -87,19 +87,6 @@ static void usage(FILE *f)
 "latrack report.\n");
 }
 
-static int parse_u32(const char *s, uint32_t *out)
-{
-	char *end;
-	unsigned long v;
-
-	errno = 0;
-	v = strtoul(s, &end, 10);
-	if (errno || end == s || *end || !v || v > UINT32_MAX)
-		return -EINVAL;
-	*out = (uint32_t)v;
-	return 0;
-}
-
 static bool all_tracker_names(const char *s)
 {
 	while (*s) {
@@ -249,7 +236,7 @@ int cmd_top(int argc, char **argv)
 
 			if (!strcmp(optarg, "0"))
 				n = 0;
-			else if (parse_u32(optarg, &n) || n > 100000) {
+			else if (ev_parse_u32(optarg, &n) || n > 100000) {
 				fprintf(stderr, "latrack top: bad --details '%s'\n", optarg);
 				goto usage_err;
 			}
@@ -259,7 +246,7 @@ int cmd_top(int argc, char **argv)
 		case OPT_ROWS: {
 			uint32_t n;
 
-			if (parse_u32(optarg, &n) || n > 100000) {
+			if (ev_parse_u32(optarg, &n) || n > 100000) {
 				fprintf(stderr, "latrack top: bad --rows '%s'\n", optarg);
 				goto usage_err;
 			}
@@ -280,7 +267,7 @@ int cmd_top(int argc, char **argv)
 				goto usage_err;
 			break;
 		case 'p':
-			if (parse_u32(optarg, &lo.trk.f.tgid)) {
+			if (ev_parse_u32(optarg, &lo.trk.f.tgid)) {
 				fprintf(stderr, "latrack top: bad PID '%s'\n", optarg);
 				goto usage_err;
 			}

@@ -335,7 +335,7 @@ void ev_fmt_wall(const struct evfmt *r, uint64_t mono, char *buf, size_t len, bo
 /* Frames of the tracing machinery itself (our BPF program, the
  * tracepoint trampoline) at the top of a stack taken in a tracepoint:
  * not part of what the user looks at. */
-static __u32 first_real_frame(const struct evfmt *r, const __u64 *ips, __u32 n)
+__u32 ev_first_real_frame(const struct evfmt *r, const __u64 *ips, __u32 n)
 {
 	static const char *const tracing[] = { "bpf_prog_", "bpf_trace_run", "__bpf_trace_",
 					       "__traceiter_", "perf_trace_", "[unknown]" };
@@ -357,7 +357,7 @@ static __u32 first_real_frame(const struct evfmt *r, const __u64 *ips, __u32 n)
 
 static void json_kstack(FILE *f, const struct evfmt *r, const char *name, const __u64 *ips, __u32 n)
 {
-	__u32 first = first_real_frame(r, ips, n);
+	__u32 first = ev_first_real_frame(r, ips, n);
 	char sym[256];
 
 	fprintf(f, ",\"%s\":[", name);
@@ -456,7 +456,7 @@ static void text_kstack(FILE *f, const struct evfmt *r, const char *title, const
 	char sym[256];
 
 	fprintf(f, "    %s:\n", title);
-	for (__u32 i = first_real_frame(r, ips, n); i < n && i < LT_KSTACK_MAX; i++)
+	for (__u32 i = ev_first_real_frame(r, ips, n); i < n && i < LT_KSTACK_MAX; i++)
 		fprintf(f, "      %s\n", ksyms__format(r->ks, ips[i], sym, sizeof(sym)));
 }
 
@@ -711,3 +711,16 @@ int ev_cgroup_id(const char *path, uint64_t *id)
 	return 0;
 }
 
+
+int ev_parse_u32(const char *s, uint32_t *out)
+{
+	char *end;
+	unsigned long v;
+
+	errno = 0;
+	v = strtoul(s, &end, 10);
+	if (errno || end == s || *end || !v || v > UINT32_MAX)
+		return -EINVAL;
+	*out = (uint32_t)v;
+	return 0;
+}

@@ -15,6 +15,7 @@
 #include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
+#include <linux/types.h> /* lt_bpf.h uses __u32 */
 
 #include "ksyms.h"
 #include "lt_bpf.h"
@@ -36,6 +37,8 @@ void ev_free_drop_reasons(void);
 /* "10ms", "1.5s", "250us", "2m", or a bare number in default_unit ns.
  * 0 or -EINVAL (nothing printed). */
 int ev_parse_dur(const char *s, uint64_t default_unit, uint64_t *out);
+/* A positive decimal 32-bit number (pid, tid, count): 0 or -EINVAL. */
+int ev_parse_u32(const char *s, uint32_t *out);
 /* Tracker index of the name s[0..len), or -1. */
 int ev_trk_by_name(const char *s, size_t len);
 /* Command-line helpers: print a one-line error to stderr, return -EINVAL. */
@@ -61,6 +64,10 @@ struct evfmt {
 /* A CLOCK_MONOTONIC time as UTC wall time: "HH:MM:SS.uuuuuu", or ISO 8601
  * with a Z when iso. */
 void ev_fmt_wall(const struct evfmt *r, uint64_t mono, char *buf, size_t len, bool iso);
+/* Index of the first kernel frame that is not the tracing machinery
+ * (our BPF program, the tracepoint trampolines) at the top of a stack
+ * taken in a tracepoint. */
+__u32 ev_first_real_frame(const struct evfmt *r, const __u64 *ips, __u32 n);
 /* Frames in a user stack (trailing zeros dropped). */
 uint32_t ev_ustack_len(const struct lt_event *e);
 

@@ -244,28 +244,6 @@ nomem:
 	return NULL;
 }
 
-/* The first frame that is not tracing machinery (BPF trampolines, the
- * tracepoint's own functions). */
-static uint32_t first_real_frame(const struct evfmt *f, const __u64 *ips, uint32_t n)
-{
-	static const char *const tracing[] = { "bpf_prog_", "bpf_trace_run", "__bpf_trace_",
-					       "__traceiter_", "perf_trace_", "[unknown]" };
-	char sym[256];
-	uint32_t i;
-
-	for (i = 0; i < n && i < LT_KSTACK_MAX; i++) {
-		bool skip = false;
-
-		ksyms__format(f->ks, ips[i], sym, sizeof(sym));
-		for (size_t t = 0; t < sizeof(tracing) / sizeof(tracing[0]); t++)
-			if (!strncmp(sym, tracing[t], strlen(tracing[t])))
-				skip = true;
-		if (!skip)
-			break;
-	}
-	return i < n ? i : 0;
-}
-
 /* "func+0x1f" -> "func"; user "sym+0x1f (file)" -> "sym", "[unknown] (/usr/lib/x.so+0x10)"
  * -> "[x.so]", "[unknown] 0x7f..." -> "[unknown]". */
 static void frame_name(const char *sym, char *out, size_t len)
@@ -292,7 +270,7 @@ static void add_stack(struct run_pics *rp, const struct lt_event *e)
 	char sym[256], comm[LT_COMM_LEN + 1];
 	size_t n = 0;
 	uint32_t nu = ev_ustack_len(e), nk = e->kstack_n < LT_KSTACK_MAX ? e->kstack_n : LT_KSTACK_MAX;
-	uint32_t first = first_real_frame(rp->fmt, e->kstack, nk);
+	uint32_t first = ev_first_real_frame(rp->fmt, e->kstack, nk);
 
 	snprintf(comm, sizeof(comm), "%.*s", LT_COMM_LEN, e->comm);
 	frames[n++] = comm;

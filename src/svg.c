@@ -1,4 +1,5 @@
 /* Latency pictures: see svg.h. */
+#include "utf8.h"
 #include "svg.h"
 
 #include <errno.h>
@@ -11,35 +12,14 @@
 
 /* ---- XML writer ---- */
 
-/* Length of the valid UTF-8 sequence at p (2 to 4 bytes), 0 if none.
- * Overlong forms, surrogates, C1 controls and U+FFFE/U+FFFF (not XML
- * characters) count as invalid. */
+/* A printable multi-byte character at p (no C1 control, no U+FFFE/FFFF,
+ * which XML refuses): its length, or 0. */
 static size_t utf8_len(const unsigned char *p)
 {
-	size_t n;
 	uint32_t c;
+	size_t n = utf8_seq(p, 4, &c);
 
-	if (p[0] >= 0xc2 && p[0] <= 0xdf) {
-		n = 2;
-		c = p[0] & 0x1fu;
-	} else if (p[0] >= 0xe0 && p[0] <= 0xef) {
-		n = 3;
-		c = p[0] & 0x0fu;
-	} else if (p[0] >= 0xf0 && p[0] <= 0xf4) {
-		n = 4;
-		c = p[0] & 0x07u;
-	} else {
-		return 0;
-	}
-	for (size_t i = 1; i < n; i++) {
-		if ((p[i] & 0xc0) != 0x80)
-			return 0;
-		c = c << 6 | (p[i] & 0x3fu);
-	}
-	if ((n == 3 && c < 0x800) || (n == 4 && (c < 0x10000 || c > 0x10ffff)) ||
-	    (c >= 0xd800 && c <= 0xdfff) || c < 0xa0 || c == 0xfffe || c == 0xffff)
-		return 0;
-	return n;
+	return n && c >= 0xa0 && c != 0xfffe && c != 0xffff ? n : 0;
 }
 
 /* One character of s at *p: written (when f), *p advanced; returns the
