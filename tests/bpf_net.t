@@ -13,66 +13,20 @@ use warnings;
 use FindBin;
 use lib "$FindBin::Bin/bpf";
 use LtTest;
+use NetPair;
 use Test::More;
 use POSIX ();
 
 require_bpf();
 
-sub need_or_skip {
-	my ($why) = @_;
-	if (($ENV{LATRACK_REQUIRE_BPF} // '') eq '1') {
-		fail($why);
-		done_testing();
-		exit 1;
-	}
-	plan skip_all => $why;
-}
-
-my ($ip) = grep { -x } qw(/usr/sbin/ip /sbin/ip /usr/bin/ip /bin/ip);
+my $ip = $NetPair::IP;
 need_or_skip('iproute2 (ip) not installed') unless $ip;
 
 my ($N, $SLEEP_MS, $PORT, $CLOSED) = (20, 20, 5555, 5556);
 my ($nsa, $nsb) = ("lt-net-a-$$", "lt-net-b-$$");
 my ($va, $vb) = ("ltn${$}a", "ltn${$}b"); # device names: at most 15 bytes
 my ($aa, $ab) = ('192.0.2.1', '192.0.2.2');
-my $made;
-# Deleting a namespace deletes the veth end in it; the other line is for a
-# pair that never left the root namespace (setup failed half-way).
-END { local $?; if ($made) { system("$ip netns del $_ 2>/dev/null") for ($nsa, $nsb); system("$ip link del $va 2>/dev/null"); } }
-
-sub sh { my $out = `@_ 2>&1`; return ($? == 0, $out) }
-sub setup {
-	$made = 1;
-	my @cmds = (
-		"$ip netns add $nsa", "$ip netns add $nsb",
-		"$ip link add $va type veth peer name $vb",
-		"$ip link set $va netns $nsa", "$ip link set $vb netns $nsb",
-		# no IPv6 (router solicitations, MLD) and static neighbours (no
-		# ARP): the only packets on the veth are the workload's
-		"$ip netns exec $nsa sysctl -qw net.ipv6.conf.all.disable_ipv6=1",
-		"$ip netns exec $nsb sysctl -qw net.ipv6.conf.all.disable_ipv6=1",
-		"$ip -n $nsa addr add $aa/24 dev $va", "$ip -n $nsb addr add $ab/24 dev $vb",
-		"$ip -n $nsa link set $va up", "$ip -n $nsb link set $vb up",
-		"$ip -n $nsb link set lo up",
-	);
-	for my $c (@cmds) {
-		my ($ok, $out) = sh($c);
-		return "$c: $out" unless $ok;
-	}
-	my %mac;
-	for ([$nsa, $va], [$nsb, $vb]) {
-		my ($ok, $out) = sh("$ip -n $_->[0] -br link show $_->[1]");
-		($mac{ $_->[1] }) = $out =~ /\s([0-9a-f]{2}(?::[0-9a-f]{2}){5})\s/;
-		return "no MAC address for $_->[1]: $out" unless $mac{ $_->[1] };
-	}
-	for my $c ("$ip -n $nsa neigh replace $ab lladdr $mac{$vb} dev $va nud permanent",
-		   "$ip -n $nsb neigh replace $aa lladdr $mac{$va} dev $vb nud permanent") {
-		my ($ok, $out) = sh($c);
-		return "$c: $out" unless $ok;
-	}
-	return undef;
-}
-my $err = setup();
+my $err = veth_pair($nsa, $nsb, $va, $vb, $aa, $ab);
 need_or_skip("cannot make the network namespaces: $err") if $err;
 
 # ifindex of each veth end, in its namespace (what latrack reports)

@@ -14,65 +14,20 @@ use warnings;
 use FindBin;
 use lib "$FindBin::Bin/bpf";
 use LtTest;
+use NetPair;
 use Test::More;
 use POSIX ();
 
 require_bpf();
 
-sub need_or_skip {
-	my ($why) = @_;
-	if (($ENV{LATRACK_REQUIRE_BPF} // '') eq '1') {
-		fail($why);
-		done_testing();
-		exit 1;
-	}
-	plan skip_all => $why;
-}
-
-my ($ip) = grep { -x } qw(/usr/sbin/ip /sbin/ip /usr/bin/ip /bin/ip);
+my $ip = $NetPair::IP;
 need_or_skip('iproute2 (ip) not installed') unless $ip;
 
 my ($N, $SLEEP_MS, $PORT) = (10, 20, 5557);
 my ($nsa, $nsb) = ("lt-tcp-a-$$", "lt-tcp-b-$$");
 my ($va, $vb) = ("ltt${$}a", "ltt${$}b"); # device names: at most 15 bytes
 my ($aa, $ab, $ac) = ('198.51.100.1', '198.51.100.2', '198.51.100.3');
-my $made;
-END { local $?; if ($made) { system("$ip netns del $_ 2>/dev/null") for ($nsa, $nsb); system("$ip link del $va 2>/dev/null"); } }
-
-sub sh { my $out = `@_ 2>&1`; return ($? == 0, $out) }
-sub setup {
-	$made = 1;
-	my @cmds = (
-		"$ip netns add $nsa", "$ip netns add $nsb",
-		"$ip link add $va type veth peer name $vb",
-		"$ip link set $va netns $nsa", "$ip link set $vb netns $nsb",
-		"$ip netns exec $nsa sysctl -qw net.ipv6.conf.all.disable_ipv6=1",
-		"$ip netns exec $nsb sysctl -qw net.ipv6.conf.all.disable_ipv6=1",
-		"$ip -n $nsa addr add $aa/24 dev $va", "$ip -n $nsb addr add $ab/24 dev $vb",
-		"$ip -n $nsa link set $va up", "$ip -n $nsb link set $vb up",
-		"$ip -n $nsb link set lo up",
-	);
-	for my $c (@cmds) {
-		my ($ok, $out) = sh($c);
-		return "$c: $out" unless $ok;
-	}
-	my %mac;
-	for ([$nsa, $va], [$nsb, $vb]) {
-		my ($ok, $out) = sh("$ip -n $_->[0] -br link show $_->[1]");
-		($mac{ $_->[1] }) = $out =~ /\s([0-9a-f]{2}(?::[0-9a-f]{2}){5})\s/;
-		return "no MAC address for $_->[1]: $out" unless $mac{ $_->[1] };
-	}
-	for my $c ("$ip -n $nsa neigh replace $ab lladdr $mac{$vb} dev $va nud permanent",
-		   # the hand-written sender's address (tcp_ooo.pl): owned by
-		   # no one, its packets reach A and are dropped there
-		   "$ip -n $nsb neigh replace $ac lladdr $mac{$va} dev $vb nud permanent",
-		   "$ip -n $nsb neigh replace $aa lladdr $mac{$va} dev $vb nud permanent") {
-		my ($ok, $out) = sh($c);
-		return "$c: $out" unless $ok;
-	}
-	return undef;
-}
-my $err = setup();
+my $err = veth_pair($nsa, $nsb, $va, $vb, $aa, $ab, $ac);
 need_or_skip("cannot make the network namespaces: $err") if $err;
 
 my ($ifb) = (sh("$ip -n $nsb -o link show $vb"))[1] =~ /^(\d+):/;
