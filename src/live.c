@@ -95,6 +95,7 @@ struct live {
 	uint64_t folded, reloads, started_ns;
 
 	struct live_snapshot snap;
+	struct sink_health health[MAX_SINKS];
 	const struct live_class **snap_c;
 	uint32_t cap_snap;
 	char *buf_json, *buf_text;
@@ -910,6 +911,17 @@ static void build_snapshot(struct live *l, uint64_t now)
 	lt_hist_pool__stats(l->pool, &ps);
 	s->window_refused = ps.refused;
 	s->bpf_reloads = l->reloads;
+	s->nr_outputs = 0;
+	for (int i = 0; i < l->nr_sinks; i++) {
+		struct sink_health *h = &l->health[s->nr_outputs];
+
+		if (!l->sinks[i]->ops->health)
+			continue;
+		*h = (struct sink_health){ .name = l->sinks[i]->ops->name };
+		l->sinks[i]->ops->health(l->sinks[i], h);
+		s->nr_outputs++;
+	}
+	s->outputs = l->health;
 }
 
 int live__tick_now(struct live *l, uint64_t now)

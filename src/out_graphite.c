@@ -626,6 +626,15 @@ static void g_destroy(struct sink *s)
 	free(g);
 }
 
+static void g_health(struct sink *s, struct sink_health *h)
+{
+	const struct graphite *g = (const struct graphite *)s;
+
+	h->up = g->st == G_UP;
+	h->dropped = g->dropped;
+	h->errors = g->failures;
+}
+
 static const struct sink_ops graphite_ops = {
 	.name = "graphite",
 	.record = g_record,
@@ -633,6 +642,7 @@ static const struct sink_ops graphite_ops = {
 	.status = g_status,
 	.poll = g_poll,
 	.destroy = g_destroy,
+	.health = g_health,
 };
 
 int out_graphite__stats(const struct sink *s, struct out_graphite_stats *st)

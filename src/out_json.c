@@ -215,6 +215,15 @@ static void j_destroy(struct sink *s)
 	free(j);
 }
 
+static void j_health(struct sink *s, struct sink_health *h)
+{
+	const struct jsink *j = (const struct jsink *)s;
+
+	h->up = !j->failing;
+	h->dropped = j->st.dropped;
+	h->errors = j->st.errors;
+}
+
 static const struct sink_ops json_ops = {
 	.name = "json",
 	.record = j_record,
@@ -222,6 +231,7 @@ static const struct sink_ops json_ops = {
 	.status = j_status,
 	.poll = j_poll,
 	.destroy = j_destroy,
+	.health = j_health,
 };
 
 int out_json__stats(const struct sink *s, struct out_json_stats *st)

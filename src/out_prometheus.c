@@ -734,6 +734,24 @@ static bool render(struct prom *p, struct body *b, const struct live_snapshot *s
 	     family(b, "latrack_bpf_reloads_total", "counter",
 		    "BPF programs reloaded (new filters on SIGHUP)") &&
 	     putf(b, "latrack_bpf_reloads_total %" PRIu64 "\n", sn->bpf_reloads);
+	/* The other outputs (Graphite, JSON): whether they work, what they lost. */
+	if (ok && sn->nr_outputs) {
+		static const char *const what[3][3] = {
+			{ "latrack_output_up", "gauge", "1 when the output is connected / writing" },
+			{ "latrack_output_dropped_total", "counter", "Lines or records the output lost (queue full, write failed)" },
+			{ "latrack_output_errors_total", "counter", "Failed connects and writes of the output" },
+		};
+
+		for (int m = 0; ok && m < 3; m++) {
+			ok = family(b, what[m][0], what[m][1], what[m][2]);
+			for (size_t i = 0; ok && i < sn->nr_outputs; i++) {
+				const struct sink_health *h = &sn->outputs[i];
+
+				ok = putf(b, "%s{output=\"%s\"} %" PRIu64 "\n", what[m][0], h->name,
+					  m == 0 ? (uint64_t)h->up : m == 1 ? h->dropped : h->errors);
+			}
+		}
+	}
 	if (ok)
 		p->nr_series = nr_series;
 	return ok;

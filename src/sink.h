@@ -60,6 +60,17 @@ struct live_snapshot {
 	uint64_t classes_folded;       /* samples of classes beyond the limit, in "other" */
 	uint64_t window_refused;       /* slot histograms refused (window_memory) */
 	uint64_t bpf_reloads;          /* BPF programs reloaded (SIGHUP with new filters) */
+	size_t nr_outputs;             /* every sink's health (sink_ops.health), */
+	const struct sink_health *outputs; /* as of this tick */
+};
+
+/* An output's health, for the other outputs to export (a Graphite
+ * output's drops in /metrics). */
+struct sink_health {
+	const char *name;  /* the sink's ops name */
+	bool up;           /* connected / writing / listening */
+	uint64_t dropped;  /* records or lines lost by this output */
+	uint64_t errors;   /* failed writes, connects, requests */
 };
 
 enum live_rec_type { LIVE_OUTLIER, LIVE_STUCK, LIVE_CHANGE };
@@ -91,6 +102,8 @@ struct sink_ops {
 	 * engine wakes up): non-blocking I/O such as reconnecting. */
 	void (*poll)(struct sink *s, uint64_t mono_ns);                 /* may be NULL */
 	void (*destroy)(struct sink *s);
+	/* Fill up, dropped and errors (name is set by the engine).  May be NULL. */
+	void (*health)(struct sink *s, struct sink_health *h);
 };
 
 struct sink {

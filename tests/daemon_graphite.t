@@ -26,6 +26,7 @@ use lib "$FindBin::Bin/bpf";
 use LtTest;
 use Test::More;
 use File::Temp qw(tempdir);
+use HTTP::Tiny;
 use IO::Socket::INET;
 use JSON::PP;
 use POSIX ();
@@ -84,12 +85,12 @@ END {
 	$? = $rc;
 }
 
-# Three free loopback ports (held open together so they differ).
+# Four free loopback ports (held open together so they differ).
 my @hold = map {
 	IO::Socket::INET->new(Listen => 1, LocalAddr => '127.0.0.1', LocalPort => 0, ReuseAddr => 1)
 		or die "listen: $!"
-} 1 .. 3;
-my ($line_port, $pickle_port, $query_port) = map { $_->sockport } @hold;
+} 1 .. 4;
+my ($line_port, $pickle_port, $query_port, $prom_port) = map { $_->sockport } @hold;
 close $_ for @hold;
 
 mkdir "$dir/$_" for qw(whisper log run);
@@ -234,7 +235,7 @@ enabled = false
 [net]
 enabled = false
 [prometheus]
-enabled = false
+listen = 127.0.0.1:$prom_port
 [graphite]
 enabled = true
 host = 127.0.0.1
@@ -307,6 +308,15 @@ my ($queued) = $st =~ /queued=(\d+)/;
 ok(($queued // 0) > 0 && $queued <= 50, "ctl status: lines queued while down, at most the queue (${\($queued // 'none')})");
 like($st, qr/last_error="[^"]+"/, 'ctl status: the last error');
 diag($st);
+{
+	# The same loss in /metrics, from the next tick on.
+	my $m = '';
+	ok(wait_for(5, sub {
+		$m = HTTP::Tiny->new(timeout => 3)->get("http://127.0.0.1:$prom_port/metrics")->{content} // "";
+		$m =~ /^latrack_output_up\{output="graphite"\} 0$/m && $m =~ /^latrack_output_dropped_total\{output="graphite"\} [1-9]/m
+	}), '/metrics: latrack_output_up{output="graphite"} 0, latrack_output_dropped_total{output="graphite"} > 0')
+		or diag(join "\n", grep { /latrack_output/ } split /\n/, $m);
+}
 sleep 2 while time - $down_at < 5;
 ok(kill(0, $daemon_pid), 'daemon still running with carbon down');
 my $restart = int(time) + 1;
