@@ -41,16 +41,7 @@ tick = 500ms
 threshold = 200ms
 timeout = 1s
 comm = $COMM
-[wakeup]
-enabled = false
-[offcpu]
-enabled = false
-[block]
-enabled = false
-[irq]
-enabled = false
-[net]
-enabled = false
+${\ only_syscall_conf()}
 [prometheus]
 enabled = false
 EOF

@@ -224,16 +224,7 @@ enabled = true
 threshold = 10ms
 comm = lt-sleeper
 cgroup = $cg
-[wakeup]
-enabled = false
-[offcpu]
-enabled = false
-[block]
-enabled = false
-[irq]
-enabled = false
-[net]
-enabled = false
+${\ only_syscall_conf()}
 [prometheus]
 listen = 127.0.0.1:$prom_port
 [graphite]

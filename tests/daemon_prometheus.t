@@ -147,20 +147,7 @@ tick = 1s
 enabled = true
 pid = $w->{pid}
 
-[wakeup]
-enabled = false
-
-[offcpu]
-enabled = false
-
-[block]
-enabled = false
-
-[irq]
-enabled = false
-
-[net]
-enabled = false
+${\ only_syscall_conf()}
 
 [prometheus]
 enabled = true

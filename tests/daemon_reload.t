@@ -70,16 +70,7 @@ change_detection = false
 [syscall]
 threshold = 1s
 pid = $pid
-[wakeup]
-enabled = false
-[offcpu]
-enabled = false
-[block]
-enabled = false
-[irq]
-enabled = false
-[net]
-enabled = false
+${\ only_syscall_conf()}
 [prometheus]
 listen = 127.0.0.1:$port
 EOF

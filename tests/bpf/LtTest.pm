@@ -11,7 +11,7 @@ use POSIX ();
 use Test::More;
 use Time::HiRes qw(sleep time);
 
-our @EXPORT = qw(require_bpf workload go_and_wait latrack_start latrack_stop
+our @EXPORT = qw(require_bpf workload go_and_wait latrack_start latrack_stop only_syscall_conf
 		 of_type kstack_has rounds in_round unexplained median B);
 
 our $B = $ENV{LATRACK_BUILD} // 'build';
@@ -43,6 +43,12 @@ sub require_bpf {
 		exit 0;
 	}
 	plan skip_all => $why;
+}
+
+# The daemon configuration sections that switch every tracker but syscall
+# off (tests of the daemon trace one workload's syscalls only).
+sub only_syscall_conf {
+	return join '', map { "[$_]\nenabled = false\n" } qw(wakeup offcpu block irq net);
 }
 
 # Start lt_workload MODE ARGS...; it prints its ids and waits for SIGUSR1.
