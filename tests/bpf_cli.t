@@ -64,10 +64,11 @@ my $name = "q\"b\\n\n\x01\xe9";
 # stay in the tables (with their pids): 4 short processes, each with a few
 # classes, through a 48-class kernel map, with nothing lost.
 {
-	my $l = latrack_start('syscall', '--json', '--comm', 'lt_workload', '-m', '1s', '--max-classes', '48');
+	my $name = "ltcli$$";
+	my $l = latrack_start('syscall', '--json', '--comm', $name, '-m', '1s', '--max-classes', '48');
 	my @pids;
 	for (1 .. 4) {
-		my $w = workload('sleep', 1, 1);
+		my $w = workload_named($name, 'sleep', 1, 1);
 		go_and_wait($w);
 		push @pids, $w->{pid};
 		sleep 1.2; # latrack moves exited classes out once a second

@@ -6,12 +6,13 @@ use strict;
 use warnings;
 use Exporter 'import';
 use File::Temp qw(tempfile);
+use File::Temp ();
 use JSON::PP;
 use POSIX ();
 use Test::More;
 use Time::HiRes qw(sleep time);
 
-our @EXPORT = qw(require_bpf workload go_and_wait latrack_start latrack_stop only_syscall_conf
+our @EXPORT = qw(require_bpf workload workload_named go_and_wait latrack_start latrack_stop only_syscall_conf
 		 of_type kstack_has rounds in_round unexplained median B);
 
 our $B = $ENV{LATRACK_BUILD} // 'build';
@@ -52,10 +53,27 @@ sub only_syscall_conf {
 }
 
 # Start lt_workload MODE ARGS...; it prints its ids and waits for SIGUSR1.
-sub workload {
-	my @args = @_;
-	my $pid = open(my $fh, '-|', "$B/tests/lt_workload", @args)
-		or die "lt_workload: $!";
+sub workload { return start_workload("$B/tests/lt_workload", @_) }
+
+# The same from a copy named NAME (its process name, at most 15 bytes):
+# a --comm filter on NAME then sees this test's processes only, not the
+# workloads of other test runs on the machine.
+my $copies;
+sub workload_named {
+	my ($name, @args) = @_;
+	$copies //= File::Temp::tempdir('lt-workload-XXXXXX', TMPDIR => 1, CLEANUP => 1);
+	my $bin = "$copies/$name";
+	if (!-x $bin) {
+		system('cp', "$B/tests/lt_workload", $bin) == 0 or die "cp lt_workload $bin: $?";
+		chmod 0755, $bin;
+	}
+	return start_workload($bin, @args);
+}
+
+sub start_workload {
+	my ($bin, @args) = @_;
+	my $pid = open(my $fh, '-|', $bin, @args)
+		or die "$bin: $!";
 	my $line = <$fh> // die 'lt_workload printed nothing';
 	my ($p, $t, $w) = $line =~ /^pid (\d+) tid (\d+) waker (\d+)/
 		or die "lt_workload: bad line '$line'";
