@@ -195,7 +195,7 @@ static int trace_run(struct top *t, const char *input, const struct live_opts *l
 	struct sigaction sa = { 0 };
 	char errbuf[1024];
 	struct sink *s;
-	const char *base;
+	size_t len;
 	long done = 0;
 	int ret = 1;
 	bool live = !strncmp(input, "net", 3) && strstr(input, "://");
@@ -207,15 +207,9 @@ static int trace_run(struct top *t, const char *input, const struct live_opts *l
 	to.speed = live ? 0 : speed; /* live: as the relay sends */
 	to.tgid = lo->trk.f.tgid;
 	to.comm = lo->trk.f.comm_on ? lo->trk.f.comm : NULL;
-	base = strrchr(input, '/');
-	while (base && !base[1] && base > input) { /* "dir/": the name before the slash */
-		const char *p = base - 1;
-
-		while (p > input && *p != '/')
-			p--;
-		base = p;
-	}
-	t->trace_name = base && base[1] ? base + 1 : input;
+	/* the title: the input, its last 40 bytes when longer */
+	len = strlen(input);
+	t->trace_name = len > 40 ? input + len - 40 : input;
 	t->trace_speed = to.speed;
 	t->scratch = lt_hist__new();
 	s = top_sink__new(t);

@@ -223,9 +223,9 @@ void top_pane_title(const struct top *t, int width, struct tlines *o)
 
 		if (t->trace_speed > 0)
 			snprintf(sp, sizeof(sp), "x%g", t->trace_speed);
-		snprintf(left, sizeof(left), "latrack top  trace %s  %s UTC  every %s %s%s%s",
+		snprintf(left, sizeof(left), "latrack top  trace %s  %s UTC%s  every %s %s%s",
 			 top_esc(name, sizeof(name), t->trace_name, 200), tm,
-			 ev_fmt_dur(t->refresh_ns, d, sizeof(d)), sp, t->trace_end ? "  END" : "",
+			 t->trace_end ? "  END" : "", ev_fmt_dur(t->refresh_ns, d, sizeof(d)), sp,
 			 t->paused ? "  PAUSED" : "");
 	} else {
 		snprintf(left, sizeof(left), "latrack top  %s UTC  refresh %s%s", tm,
