@@ -207,9 +207,9 @@ static int trace_run(struct top *t, const char *input, const struct live_opts *l
 	to.speed = live ? 0 : speed; /* live: as the relay sends */
 	to.tgid = lo->trk.f.tgid;
 	to.comm = lo->trk.f.comm_on ? lo->trk.f.comm : NULL;
-	/* the title: the input, its last 40 bytes when longer */
+	/* the title: the input, its last 32 bytes when longer */
 	len = strlen(input);
-	t->trace_name = len > 40 ? input + len - 40 : input;
+	t->trace_name = len > 32 ? input + len - 32 : input;
 	t->trace_speed = to.speed;
 	t->scratch = lt_hist__new();
 	s = top_sink__new(t);

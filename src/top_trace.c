@@ -266,7 +266,7 @@ static void outlier(struct top_trace *tr, struct tclass *c, int trk, int32_t tid
 		 (unsigned long long)end_ns, tm);
 	fmt_text_buf(tc, sizeof(tc), c->c.sub);
 	fmt_text_buf(tcomm, sizeof(tcomm), c->c.ent);
-	snprintf(text, sizeof(text), "outlier %s %s: %s comm=%s pid=%u tid=%d, ended at %s\n",
+	snprintf(text, sizeof(text), "outlier %s %s: %s\n  comm %s  pid %u  tid %d\n  ended at %s\n",
 		 ev_trk_names[trk], tc, ev_fmt_dur(d, dd, sizeof(dd)), tcomm, c->c.k.tgid,
 		 tid < 0 ? 0 : tid, tm);
 	r.type = LIVE_OUTLIER;
