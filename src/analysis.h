@@ -17,6 +17,11 @@
 
 struct an_windows;
 
+/* The tracker of `latrack top` a sample belongs to: syscalls, wake-up
+ * latency, interrupts (hard IRQ, softirq, raise), block requests.
+ * Pairs (--pair) are not sent. */
+enum an_trk { AN_TRK_SYSCALL, AN_TRK_WAKEUP, AN_TRK_IRQ, AN_TRK_BLOCK };
+
 struct report_opts {
 	bool json;
 	unsigned limit;        /* rows of latency-top (default 10) */
@@ -33,6 +38,11 @@ struct report_opts {
 	uint64_t win_slot_ns, win_recent_ns, win_baseline_ns;
 	/* --svg: where the analyses also send each latency (NULL: off) */
 	struct lat_pics *pics;
+	/* `latrack top TRACE`: where the analyses also send each latency
+	 * (NULL: off), with the thread it belongs to (tid -1: none) */
+	void (*sample)(void *ctx, enum an_trk trk, const char *sub, int32_t tid, uint64_t end_ns,
+		       uint64_t delay_ns);
+	void *sample_ctx;
 };
 
 /* --svg: one time-stamped sample of class cls (see svg.h). */
@@ -41,6 +51,14 @@ static inline void report_opts__picture(const struct report_opts *o, const char 
 {
 	if (o->pics)
 		lat_pics__record(o->pics, cls, (int64_t)end_ns, d, 1);
+}
+
+/* `latrack top TRACE`: one sample of class sub, of thread tid (-1: none). */
+static inline void report_opts__sample(const struct report_opts *o, enum an_trk trk, const char *sub,
+				       int32_t tid, uint64_t end_ns, uint64_t d)
+{
+	if (o->sample)
+		o->sample(o->sample_ctx, trk, sub, tid, end_ns, d);
 }
 
 /* Does this latency pass --min / --max? */

@@ -47,13 +47,14 @@ static void on_pair(const void *key, size_t key_len, uint64_t begin_ns, uint64_t
 	r = stat_table__get(a->per_dev, k.dev);
 	if (r)
 		trace_stat__record(&r->stat, d);
-	if (a->o->windows || a->o->pics) {
+	if (a->o->windows || a->o->pics || a->o->sample) {
 		char name[32];
 
 		snprintf(name, sizeof(name), "disk %u,%u", k.dev >> 20, k.dev & 0xfffff);
 		if (a->o->windows)
 			an_windows__record(a->o->windows, name, d, end_ns);
 		report_opts__picture(a->o, name, end_ns, d);
+		report_opts__sample(a->o, AN_TRK_BLOCK, name, -1, end_ns, d);
 	}
 	if (topn__wants(a->top, d, (int64_t)begin_ns)) {
 		struct top_item it = { .delay = d, .begin = (int64_t)begin_ns,

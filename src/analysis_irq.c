@@ -62,7 +62,7 @@ static void on_pair(const void *key, size_t key_len, uint64_t begin_ns, uint64_t
 	r = stat_table__get(a->tab[a->cur], k.n);
 	if (r)
 		trace_stat__record(&r->stat, d);
-	if (a->o->windows || a->o->pics) {
+	if (a->o->windows || a->o->pics || a->o->sample) {
 		char name[64];
 
 		if (a->cur == P_HARD)
@@ -73,6 +73,7 @@ static void on_pair(const void *key, size_t key_len, uint64_t begin_ns, uint64_t
 		if (a->o->windows)
 			an_windows__record(a->o->windows, name, d, end_ns);
 		report_opts__picture(a->o, name, end_ns, d);
+		report_opts__sample(a->o, AN_TRK_IRQ, name, -1, end_ns, d);
 	}
 }
 

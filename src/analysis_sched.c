@@ -100,6 +100,7 @@ static void on_pair(const void *key, size_t key_len, uint64_t begin_ns, uint64_t
 	if (a->o->windows)
 		an_windows__record(a->o->windows, "wake-up", d, end_ns);
 	report_opts__picture(a->o, "wake-up", end_ns, d);
+	report_opts__sample(a->o, AN_TRK_WAKEUP, "wake-up", tid, end_ns, d);
 	if (topn__wants(a->top, d, (int64_t)begin_ns)) {
 		const struct trace_thread *w = trace_state__thread(a->st, waker);
 		const struct trace_thread *t = trace_state__thread(a->st, tid);

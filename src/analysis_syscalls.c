@@ -271,6 +271,8 @@ static void on_pair(const void *key, size_t key_len, uint64_t begin_ns, uint64_t
 		snprintf(name, sizeof(name), "syscall %s", trace_state__syscall_name(a->st, sys));
 		report_opts__picture(a->o, name, end_ns, delay);
 	}
+	report_opts__sample(a->o, AN_TRK_SYSCALL, trace_state__syscall_name(a->st, sys), tid, end_ns,
+			    delay);
 	count_ret(r, a->cur_ret);
 	memset(&t, 0, sizeof(t));
 	t.delay = delay;

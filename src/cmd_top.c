@@ -8,7 +8,9 @@
  * and stdin with the timeout live__process returns.  --batch prints the
  * same panes as plain text after every tick (like `top -b`).
  *
- * Trace input (latrack top TRACE, --live URL) is not supported yet. */
+ * Trace input (latrack top TRACE, --live URL): src/top_trace.c measures
+ * the trace with the report's analyses and feeds the same sink every -d
+ * of trace time; the loops below call top_src_* instead of the engine. */
 #include <errno.h>
 #include <getopt.h>
 #include <poll.h>
@@ -27,6 +29,7 @@
 
 #include "evfmt.h"
 #include "top.h"
+#include "top_trace.h"
 
 #define NS_PER_S 1000000000ull
 
@@ -42,6 +45,8 @@ static void usage(FILE *f)
 {
 	fprintf(f,
 "Usage: latrack top [OPTIONS] [TRACKER...]\n"
+"       latrack top [OPTIONS] TRACE [TRACKER...]\n"
+"       latrack top [OPTIONS] --live URL [TRACKER...]\n"
 "\n"
 "A live screen of the worst latencies measured by the kernel trackers, one\n"
 "class per process: per tracker, the classes sorted by p99 (or max, count,\n"
@@ -83,8 +88,22 @@ static void usage(FILE *f)
 "  latrack top --comm postgres -s max  only postgres, worst maximum first\n"
 "  latrack top -b -n 3 -T syscall      three refreshes as text, then exit\n"
 "\n"
-"Trace input (latrack top TRACE, --live URL) is not supported yet: use\n"
-"latrack report.\n");
+"Trace input: TRACE (an LTTng CTF trace directory) or --live URL (an\n"
+"lttng-relayd live session, net://HOST/host/HOSTNAME/SESSION) replaces the\n"
+"kernel trackers (no root needed): the same screen, each refresh covering\n"
+"-d of trace time.  Trackers: syscall, wakeup, irq, block (offcpu and net\n"
+"are not measured from traces).  The title shows the trace and its time;\n"
+"LOST shows the events the tracer discarded.  At the end of the trace the\n"
+"last screen stays until q (--batch: exit after the last refresh).\n"
+"      --speed N            replay at N x the trace's speed (default 1)\n"
+"      --fast               as fast as possible (same as --speed 0)\n"
+"      --live URL           read an LTTng live session\n"
+"\n"
+"  latrack top ~/lttng-traces/s1           replay a trace at its own speed\n"
+"  latrack top --fast -d 10 TRACE syscall  10 s of the trace per refresh\n"
+"  latrack top -b --fast -d 1h TRACE -T syscall\n"
+"                                          the whole trace as one refresh\n"
+"  latrack top --live net://localhost/host/myhost/mysession\n");
 }
 
 static bool all_tracker_names(const char *s)
@@ -167,9 +186,81 @@ static int batch_run(struct top *t, long iterations, const bool on[LT_TRK_MAX])
 	return ret;
 }
 
+/* latrack top TRACE / --live URL. */
+static int trace_run(struct top *t, const char *input, const struct live_opts *lo, double speed,
+		     long iterations)
+{
+	struct top_trace_opts to = { 0 };
+	struct tlines o = { 0 };
+	struct sigaction sa = { 0 };
+	char errbuf[1024];
+	struct sink *s;
+	size_t len;
+	long done = 0;
+	int ret = 1;
+	bool live = !strncmp(input, "net", 3) && strstr(input, "://");
+
+	to.input = input;
+	memcpy(to.on, lo->trk.on, sizeof(to.on));
+	memcpy(to.thresh_ns, lo->trk.thresh_ns, sizeof(to.thresh_ns));
+	to.tick_ns = t->refresh_ns;
+	to.speed = live ? 0 : speed; /* live: as the relay sends */
+	to.tgid = lo->trk.f.tgid;
+	to.comm = lo->trk.f.comm_on ? lo->trk.f.comm : NULL;
+	/* the title: the input, its last 32 bytes when longer */
+	len = strlen(input);
+	t->trace_name = len > 32 ? input + len - 32 : input;
+	t->trace_speed = to.speed;
+	t->scratch = lt_hist__new();
+	s = top_sink__new(t);
+	if (!t->scratch || !s) {
+		fprintf(stderr, "latrack top: %s\n", strerror(ENOMEM));
+		goto out;
+	}
+	if (top_trace__new(&t->tr, &to, t, s, errbuf, sizeof(errbuf))) {
+		fprintf(stderr, "latrack top: %s\n", errbuf);
+		goto out;
+	}
+	sa.sa_handler = on_signal;
+	sigaction(SIGINT, &sa, NULL);
+	sigaction(SIGTERM, &sa, NULL);
+	if (!t->batch) {
+		ret = top_curses_run(t, iterations);
+		goto out;
+	}
+	ret = 0;
+	while (!top_stop) {
+		int ms = top_src_process(t, top_mono_ns());
+
+		if (ms < 0) {
+			fprintf(stderr, "latrack top: %s\n", top_trace__error(t->tr));
+			ret = 1;
+			break;
+		}
+		if (t->fresh) {
+			t->fresh = false;
+			batch_print(t, &o, lo->trk.on);
+			if (iterations && ++done >= iterations)
+				break;
+		}
+		if (t->trace_end)
+			break;
+		if (ms > 0)
+			poll(NULL, 0, ms);
+	}
+out:
+	top_trace__destroy(t->tr);
+	if (s)
+		s->ops->destroy(s);
+	top_recs_free(t);
+	lt_hist__destroy(t->scratch);
+	tl_free(&o);
+	return ret;
+}
+
 int cmd_top(int argc, char **argv)
 {
-	enum { OPT_COMM = 256, OPT_TIMEOUT, OPT_ROWS, OPT_MINUTE, OPT_NOCOLOR, OPT_LIVE, OPT_TRACKER, OPT_DETAILS };
+	enum { OPT_COMM = 256, OPT_TIMEOUT, OPT_ROWS, OPT_MINUTE, OPT_NOCOLOR, OPT_LIVE, OPT_TRACKER, OPT_DETAILS, OPT_SPEED, OPT_FAST };
 	static const struct option lopts[] = {
 		{ "delay", required_argument, NULL, 'd' },
 		{ "iterations", required_argument, NULL, 'n' },
@@ -187,6 +278,8 @@ int cmd_top(int argc, char **argv)
 		{ "tracker", required_argument, NULL, OPT_TRACKER },
 		{ "no-color", no_argument, NULL, OPT_NOCOLOR },
 		{ "live", required_argument, NULL, OPT_LIVE },
+		{ "speed", required_argument, NULL, OPT_SPEED },
+		{ "fast", no_argument, NULL, OPT_FAST },
 		{ "help", no_argument, NULL, 'h' },
 		{ 0 },
 	};
@@ -199,6 +292,8 @@ int cmd_top(int argc, char **argv)
 	char errbuf[256];
 	struct sink *s;
 	int opt, err, ret = 1;
+	const char *trace = NULL;
+	double speed = 1;
 
 	t = calloc(1, sizeof(*t));
 	if (!t)
@@ -306,10 +401,21 @@ int cmd_top(int argc, char **argv)
 			t->color = false;
 			break;
 		case OPT_LIVE:
-			fprintf(stderr, "latrack top: trace input (--live %s) is not supported yet; "
-					"use latrack report --live\n", optarg);
-			free(t);
-			return 2;
+			trace = optarg;
+			break;
+		case OPT_SPEED: {
+			char *end;
+
+			speed = strtod(optarg, &end);
+			if (*end || end == optarg || !(speed >= 0) || speed > 1e9) {
+				fprintf(stderr, "latrack top: bad --speed '%s' (a factor >= 0)\n", optarg);
+				goto usage_err;
+			}
+			break;
+		}
+		case OPT_FAST:
+			speed = 0;
+			break;
 		case 'h':
 			usage(stdout);
 			free(t);
@@ -322,18 +428,32 @@ int cmd_top(int argc, char **argv)
 		if (!all_tracker_names(argv[i])) {
 			struct stat st;
 
-			if (!stat(argv[i], &st))
-				fprintf(stderr, "latrack top: trace input ('%s') is not supported yet; "
-						"use latrack report TRACE\n", argv[i]);
+			if (!trace && !stat(argv[i], &st) && S_ISDIR(st.st_mode)) {
+				trace = argv[i];
+				continue;
+			}
+			if (trace)
+				fprintf(stderr, "latrack top: '%s' is not a tracker (syscall, wakeup, irq, "
+						"block) and the trace is '%s'\n", argv[i], trace);
 			else
 				fprintf(stderr, "latrack top: '%s' is neither a tracker (syscall, wakeup, offcpu, "
-						"block, irq, net) nor a trace; trace input is not supported yet\n",
-					argv[i]);
+						"block, irq, net) nor a trace directory\n", argv[i]);
 			free(t);
 			return 2;
 		}
 		if (ev_parse_trackers(argv[i], lo.trk.on))
 			goto usage_err;
+		any_trk = true;
+	}
+	if (trace) {
+		if (!any_trk)
+			lo.trk.on[LT_TRK_SYSCALL] = lo.trk.on[LT_TRK_WAKEUP] = lo.trk.on[LT_TRK_IRQ] =
+				lo.trk.on[LT_TRK_BLOCK] = true;
+		if (lo.trk.on[LT_TRK_OFFCPU] || lo.trk.on[LT_TRK_NET]) {
+			fprintf(stderr, "latrack top: offcpu and net are not measured from traces "
+					"(syscall, wakeup, irq, block are)\n");
+			goto usage_err;
+		}
 		any_trk = true;
 	}
 	if (!any_trk) {
@@ -357,6 +477,12 @@ int cmd_top(int argc, char **argv)
 	if (!t->batch && (!isatty(STDIN_FILENO) || !isatty(STDOUT_FILENO))) {
 		fprintf(stderr, "latrack top: needs a terminal (stdin and stdout); use --batch for text\n");
 		goto usage_err;
+	}
+	if (trace) {
+		ret = trace_run(t, trace, &lo, speed, iterations);
+		free(t->rows);
+		free(t);
+		return ret;
 	}
 	if (geteuid() != 0) {
 		fprintf(stderr, "latrack top: needs root (CAP_BPF and CAP_PERFMON) to load BPF programs\n");

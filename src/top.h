@@ -72,8 +72,16 @@ struct top_detail {
 	const char *bars_of; /* "last 1 m" or "since start" */
 };
 
+struct top_trace;
+
 struct top {
 	struct live *l;
+	/* trace input (src/top_trace.c): instead of l when not NULL */
+	struct top_trace *tr;
+	const char *trace_name;     /* for the title */
+	double trace_speed;         /* 0: as fast as possible */
+	bool trace_end;             /* the trace was read to its end */
+	uint64_t trace_disc_events, trace_disc_packets; /* discarded by the tracer */
 	uint64_t refresh_ns;
 	bool batch;
 	int batch_rows;
@@ -129,6 +137,10 @@ void top_detail_update(struct top *t);
 void top_select(struct top *t, int sel);
 void top_reselect(struct top *t);
 uint64_t top_mono_ns(void);
+/* The engine or the trace: its fd (-1: none), its work, its last snapshot. */
+int top_src_fd(const struct top *t);
+int top_src_process(struct top *t, uint64_t now_ns);
+const struct live_snapshot *top_src_last(const struct top *t);
 
 /* top_view.c: lines with attributes */
 enum { TA_NONE = 0, TA_BOLD = 1, TA_REV = 2, TA_HI = 4, TA_SEL = 8, TA_LOSS = 16, TA_DIM = 32 };

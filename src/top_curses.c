@@ -23,6 +23,7 @@
 
 #include "evfmt.h"
 #include "top.h"
+#include "top_trace.h"
 
 enum mode { M_MAIN, M_HELP, M_REC, M_FILTER };
 
@@ -485,15 +486,15 @@ int top_curses_run(struct top *t, long iterations)
 	draw(&u);
 	while (!*stop && !u.quit) {
 		struct pollfd p[2] = {
-			{ .fd = live__fd(t->l), .events = POLLIN },
+			{ .fd = top_src_fd(t), .events = POLLIN },
 			{ .fd = STDIN_FILENO, .events = POLLIN },
 		};
-		int ms = live__process(t->l, top_mono_ns()), ch;
+		int ms = top_src_process(t, top_mono_ns()), ch;
 		bool redraw = false;
 
 		if (ms < 0) {
 			endwin();
-			fprintf(stderr, "latrack top: %s\n", strerror(-ms));
+			fprintf(stderr, "latrack top: %s\n", t->tr ? top_trace__error(t->tr) : strerror(-ms));
 			ret = 1;
 			goto out;
 		}

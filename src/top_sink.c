@@ -19,6 +19,7 @@
 
 #include "evfmt.h"
 #include "top.h"
+#include "top_trace.h"
 
 #define NS_PER_S 1000000000ull
 
@@ -281,7 +282,22 @@ static void detail_from(struct top *t, const struct live_snapshot *sn)
 
 void top_detail_update(struct top *t)
 {
-	detail_from(t, live__last(t->l));
+	detail_from(t, top_src_last(t));
+}
+
+int top_src_fd(const struct top *t)
+{
+	return t->tr ? -1 : live__fd(t->l);
+}
+
+int top_src_process(struct top *t, uint64_t now_ns)
+{
+	return t->tr ? top_trace__process(t->tr, now_ns) : live__process(t->l, now_ns);
+}
+
+const struct live_snapshot *top_src_last(const struct top *t)
+{
+	return t->tr ? top_trace__last(t->tr) : live__last(t->l);
 }
 
 /* Keep the selection on the same class when the rows change. */

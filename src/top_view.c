@@ -218,8 +218,19 @@ void top_pane_title(const struct top *t, int width, struct tlines *o)
 
 	if (t->have_snap)
 		wall_hms(t->info.wall_ns, tm, sizeof(tm));
-	snprintf(left, sizeof(left), "latrack top  %s UTC  refresh %s%s", tm,
-		 ev_fmt_dur(t->refresh_ns, d, sizeof(d)), t->paused ? "  PAUSED" : "");
+	if (t->trace_name) { /* trace input: its name and the trace's time */
+		char name[64], sp[32] = "fast";
+
+		if (t->trace_speed > 0)
+			snprintf(sp, sizeof(sp), "x%g", t->trace_speed);
+		snprintf(left, sizeof(left), "latrack top  trace %s  %s UTC%s  every %s %s%s",
+			 top_esc(name, sizeof(name), t->trace_name, 200), tm,
+			 t->trace_end ? "  END" : "", ev_fmt_dur(t->refresh_ns, d, sizeof(d)), sp,
+			 t->paused ? "  PAUSED" : "");
+	} else {
+		snprintf(left, sizeof(left), "latrack top  %s UTC  refresh %s%s", tm,
+			 ev_fmt_dur(t->refresh_ns, d, sizeof(d)), t->paused ? "  PAUSED" : "");
+	}
 	snprintf(right, sizeof(right), "? help  q quit");
 	pad = width - (int)strlen(left) - (int)strlen(right);
 	if (pad < 1)
@@ -261,6 +272,10 @@ void top_pane_status(const struct top *t, int width, struct tlines *o)
 			if (n >= sizeof(s))
 				n = sizeof(s) - 1;
 		}
+	if (t->trace_disc_events + t->trace_disc_packets && n < sizeof(s))
+		n += (size_t)snprintf(s + n, sizeof(s) - n, " trace.discarded_events=%" PRIu64
+				      " trace.discarded_packets=%" PRIu64, t->trace_disc_events,
+				      t->trace_disc_packets);
 	if (t->have_snap && t->info.classes_folded && n < sizeof(s))
 		n += (size_t)snprintf(s + n, sizeof(s) - n, " folded_into_other=%" PRIu64, t->info.classes_folded);
 	if (t->have_snap && t->info.window_refused && n < sizeof(s))

@@ -3,7 +3,7 @@
 # N x nanosleep(30 ms) appears as its own class (one per process) with the
 # right count and p50, in the per-refresh table, the selected-class detail
 # (1 m / 5 m / 1 h) and the outlier pane.  Also the options' errors, and
-# trace input said to be unsupported.
+# trace input errors (tests/top_trace.t tests trace input).
 use strict;
 use warnings;
 use FindBin;
@@ -20,12 +20,12 @@ my $B = B();
 # Options and trace input: no root needed for these.
 is(system("$B/latrack top --help >/dev/null 2>&1") >> 8, 0, '--help exits 0');
 like(`$B/latrack top --help 2>&1`, qr/Examples:.*latrack top -b -n 3/s, '--help has examples');
-my $msg = `$B/latrack top /tmp 2>&1`;
-is($? >> 8, 2, 'latrack top TRACE: exit 2');
-like($msg, qr/trace input .* not supported yet/, 'latrack top TRACE: says trace input is not supported yet');
-$msg = `$B/latrack top --live net://localhost/host/x/y 2>&1`;
-is($? >> 8, 2, '--live URL: exit 2');
-like($msg, qr/not supported yet/, '--live URL: says so');
+my $msg = `$B/latrack top --batch /nonexistent/trace 2>&1`;
+is($? >> 8, 2, 'latrack top NOT-A-TRACE: exit 2');
+like($msg, qr/neither a tracker .* nor a trace directory/, 'latrack top NOT-A-TRACE: says so');
+$msg = `$B/latrack top --batch --live net://127.0.0.1:1/host/x/y 2>&1`;
+is($? >> 8, 1, '--live URL with no relay: exit 1');
+like($msg, qr/live session failed/, '--live URL with no relay: says so');
 is(system("$B/latrack top --batch -d 0 >/dev/null 2>&1") >> 8, 2, 'bad -d: exit 2');
 is(system("$B/latrack top --batch -s nope >/dev/null 2>&1") >> 8, 2, 'bad --sort: exit 2');
 is(system("$B/latrack top --batch -T nope >/dev/null 2>&1") >> 8, 2, 'bad -T: exit 2');
