@@ -173,7 +173,9 @@ static size_t tid_hash(int32_t tid, size_t cap)
 
 static struct trace_thread *thr_find(const struct trace_state *st, int32_t tid)
 {
-	if (!st->thr_cap)
+	/* -1 marks the empty slots: an unknown tid (a wake-up with no waker
+	 * in the trace) would find one, uninitialised */
+	if (!st->thr_cap || tid < 0)
 		return NULL;
 	for (size_t j = tid_hash(tid, st->thr_cap);; j = (j + 1) & (st->thr_cap - 1)) {
 		if (st->thr[j].tid == tid)
