@@ -33,29 +33,8 @@ sub expected {
 			$line =~ /^\[(\d+)\] \(\S+\) \S+ (\S+): \{ cpu_id = (\d+) \}, \{ ?(.*?) ?\}$/ or next;
 		$ts += 0;
 		$first //= $ts;
-		if ($ev eq 'sched_switch') {
-			my ($pt, $pc) = $f =~ /prev_comm = "(.*?)", prev_tid = (\d+)/ ? ($2, $1) : ();
-			my ($nc, $nt) = $f =~ /next_comm = "(.*?)", next_tid = (\d+)/;
-			$comm{$pt} = $pc if defined $pt;
-			$comm{$nt} = $nc;
-			$cur{$cpu} = $nt;
-		} elsif ($ev =~ /^sched_wak(?:ing|eup|eup_new)$/) {
-			my ($c, $t) = $f =~ /comm = "(.*?)", tid = (\d+)/;
-			$comm{$t} = $c if defined $t;
-		} elsif ($ev eq 'lttng_statedump_process_state') {
-			my ($t) = $f =~ /\btid = (\d+)/;
-			my ($p) = $f =~ /\bpid = (\d+)/;
-			my ($c) = $f =~ /name = "(.*?)"/;
-			$comm{$t} = $c; $pid{$t} = $p;
-		} elsif ($ev eq 'sched_process_fork') {
-			my ($c) = $f =~ /child_comm = "(.*?)"/;
-			my ($t) = $f =~ /child_tid = (\d+)/;
-			my ($p) = $f =~ /child_pid = (\d+)/;
-			$comm{$t} = $c; $pid{$t} = $p;
-		} elsif ($ev eq 'sched_process_exec') {
-			my ($file, $t) = $f =~ /filename = "(.*?)", tid = (\d+)/;
-			(my $b = $file) =~ s{.*/}{};
-			$comm{$t} = substr($b, 0, 15);
+		if (thread_event($ev, $cpu, $f, \%cur, \%comm, \%pid)) {
+			# who runs where, names and pids: the shared model
 		} elsif ($ev =~ /^syscall_entry_(.*)/) {
 			my $t = $cur{$cpu};
 			if (!defined $t) { $unknown++; next; }
