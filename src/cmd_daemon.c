@@ -363,14 +363,10 @@ int cmd_daemon(int argc, char **argv)
 	sigaction(SIGHUP, &sa, NULL);
 	signal(SIGPIPE, SIG_IGN);
 	{
-		char b[32], line[512];
-		size_t n = 0;
+		char line[512];
 
-		for (int t = 0; t < LT_TRK_MAX; t++)
-			if (o.trk.on[t])
-				n += (size_t)snprintf(line + n, sizeof(line) - n, "%s%s>%s", n ? ", " : "",
-						      ev_trk_names[t], ev_fmt_dur(o.trk.thresh_ns[t], b, sizeof(b)));
-		logf_("running: %s; control socket %s", n ? line : "no tracker", d.cfg.daemon.socket);
+		logf_("running: %s; control socket %s", ev_fmt_trackers(line, sizeof(line), o.trk.on, o.trk.thresh_ns),
+		      d.cfg.daemon.socket);
 	}
 
 	while (!stop) {

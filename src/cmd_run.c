@@ -674,17 +674,13 @@ int cmd_run(int argc, char **argv)
 	if (r.interval_ns)
 		next_print = start + r.interval_ns;
 
-	fprintf(stderr, "latrack run: tracing");
-	for (int t = 0, first = 1; t < LT_TRK_MAX; t++)
-		if (r.o.on[t]) {
-			char d[32];
+	{
+		char trk_list[256];
 
-			fprintf(stderr, "%s%s>%s", first ? " " : ", ", ev_trk_names[t],
-				ev_fmt_dur(r.o.thresh_ns[t], d, sizeof(d)));
-			first = 0;
-		}
-	fprintf(stderr, " (%s hooks); thresholds: BPF map id %u... Ctrl-C to end.\n",
-		trk_set__hook_kind(r.set), trk_set__thresh_map_id(r.set));
+		fprintf(stderr, "latrack run: tracing %s (%s hooks); thresholds: BPF map id %u... Ctrl-C to end.\n",
+			ev_fmt_trackers(trk_list, sizeof(trk_list), r.o.on, r.o.thresh_ns), trk_set__hook_kind(r.set),
+			trk_set__thresh_map_id(r.set));
+	}
 
 	while (!stop) {
 		uint64_t now;

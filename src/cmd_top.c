@@ -517,16 +517,11 @@ int cmd_top(int argc, char **argv)
 	sigaction(SIGINT, &sa, NULL);
 	sigaction(SIGTERM, &sa, NULL);
 	if (t->batch) {
-		fprintf(stderr, "latrack top: tracing");
-		for (int k = 0, first = 1; k < LT_TRK_MAX; k++)
-			if (lo.trk.on[k]) {
-				char d[32];
+		char trk_list[256];
 
-				fprintf(stderr, "%s%s>%s", first ? " " : ", ", ev_trk_names[k],
-					ev_fmt_dur(lo.trk.thresh_ns[k], d, sizeof(d)));
-				first = 0;
-			}
-		fprintf(stderr, "; batch output every %.3g s. Ctrl-C to end.\n", (double)t->refresh_ns / 1e9);
+		fprintf(stderr, "latrack top: tracing %s; batch output every %.3g s. Ctrl-C to end.\n",
+			ev_fmt_trackers(trk_list, sizeof(trk_list), lo.trk.on, lo.trk.thresh_ns),
+			(double)t->refresh_ns / 1e9);
 		ret = batch_run(t, iterations, lo.trk.on);
 	} else {
 		ret = top_curses_run(t, iterations);

@@ -712,6 +712,21 @@ int ev_cgroup_id(const char *path, uint64_t *id)
 }
 
 
+const char *ev_fmt_trackers(char *buf, size_t len, const bool on[LT_TRK_MAX], const uint64_t thresh_ns[LT_TRK_MAX])
+{
+	size_t n = 0;
+
+	buf[0] = 0;
+	for (int t = 0; t < LT_TRK_MAX && n < len; t++)
+		if (on[t]) {
+			char d[32];
+
+			n += (size_t)snprintf(buf + n, len - n, "%s%s>%s", n ? ", " : "", ev_trk_names[t],
+					      ev_fmt_dur(thresh_ns[t], d, sizeof(d)));
+		}
+	return n ? buf : "no tracker";
+}
+
 int ev_parse_u32(const char *s, uint32_t *out)
 {
 	char *end;

@@ -50,6 +50,8 @@ void ev_json_str(FILE *f, const char *s, size_t max); /* quoted, escaped, at mos
 void ev_text_str(FILE *f, const char *s, size_t max); /* escaped, no quotes */
 /* "812ns", "1.2us", "3.45ms", "1.500s" */
 const char *ev_fmt_dur(uint64_t ns, char *buf, size_t len);
+/* "syscall>10.00ms, wakeup>5.00ms" for the trackers on, or "no tracker". */
+const char *ev_fmt_trackers(char *buf, size_t len, const bool on[LT_TRK_MAX], const uint64_t thresh_ns[LT_TRK_MAX]);
 /* Class name within a tracker: "read", "cpu1", "S", "R queue", "irq19",
  * "NET_RX wait", "rx if3", "drop NO_SOCKET".  Returns buf or a constant. */
 const char *ev_sub_name(uint32_t trk, uint32_t sub, char *buf, size_t len);

@@ -200,15 +200,6 @@ sub graphite_status {
 	return $line // '';
 }
 
-sub wait_for {
-	my ($secs, $cond) = @_;
-	my $t0 = time;
-	while (time - $t0 < $secs) {
-		return 1 if $cond->();
-		sleep 0.25;
-	}
-	return 0;
-}
 
 # ---- 1. carbon up ----
 ok(carbon_start(), 'carbon-cache listens on 127.0.0.1:' . $line_port) or give_up('no carbon: ' . slurp("$dir/carbon.out"));

@@ -74,12 +74,6 @@ sub stop_all {
 	}
 }
 
-sub free_port {
-	my $s = IO::Socket::IP->new(LocalHost => '127.0.0.1', LocalPort => 0, Listen => 1) or die "socket: $!";
-	my $p = $s->sockport;
-	close $s;
-	return $p;
-}
 
 sub spawn {
 	my ($name, $log, @cmd) = @_;
@@ -104,17 +98,6 @@ sub slurp { my ($f) = @_; open my $fh, '<', $f or return ''; local $/; return <$
 
 my $http = HTTP::Tiny->new(timeout => 5);
 
-# Wait until f returns true (every 0.25 s), at most $secs.
-sub wait_for {
-	my ($secs, $f) = @_;
-	my $t0 = time;
-	while (time - $t0 < $secs) {
-		my $r = $f->();
-		return $r if $r;
-		sleep 0.25;
-	}
-	return undef;
-}
 
 my $mport = free_port();
 my $wport = free_port();

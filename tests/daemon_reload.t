@@ -36,23 +36,7 @@ END {
 
 sub slurp { my ($f) = @_; open my $fh, '<', $f or return ''; local $/; return <$fh> // '' }
 
-sub free_port {
-	my $s = IO::Socket::IP->new(LocalHost => '127.0.0.1', LocalPort => 0, Listen => 1) or die "socket: $!";
-	my $p = $s->sockport;
-	close $s;
-	return $p;
-}
 
-sub wait_for {
-	my ($secs, $f) = @_;
-	my $t0 = time;
-	while (time - $t0 < $secs) {
-		my $r = $f->();
-		return $r if $r;
-		sleep 0.2;
-	}
-	return undef;
-}
 
 my $port = free_port();
 my $sock = "$dir/ctl.sock";

@@ -12,7 +12,7 @@ use POSIX ();
 use Test::More;
 use Time::HiRes qw(sleep time);
 
-our @EXPORT = qw(require_bpf workload workload_named go_and_wait latrack_start latrack_stop only_syscall_conf
+our @EXPORT = qw(require_bpf workload workload_named go_and_wait wait_for free_port latrack_start latrack_stop only_syscall_conf
 		 of_type kstack_has rounds in_round unexplained median B);
 
 our $B = $ENV{LATRACK_BUILD} // 'build';
@@ -44,6 +44,28 @@ sub require_bpf {
 		exit 0;
 	}
 	plan skip_all => $why;
+}
+
+# Wait until f returns true (checked every 0.2 s), at most secs seconds;
+# returns f's value, or undef.
+sub wait_for {
+	my ($secs, $f) = @_;
+	my $t0 = time;
+	while (time - $t0 < $secs) {
+		my $r = $f->();
+		return $r if $r;
+		sleep 0.2;
+	}
+	return undef;
+}
+
+# A free TCP port on 127.0.0.1 (for a server the test starts).
+sub free_port {
+	require IO::Socket::IP;
+	my $s = IO::Socket::IP->new(LocalHost => '127.0.0.1', LocalPort => 0, Listen => 1) or die "socket: $!";
+	my $p = $s->sockport;
+	close $s;
+	return $p;
 }
 
 # The daemon configuration sections that switch every tracker but syscall
