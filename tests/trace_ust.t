@@ -231,15 +231,38 @@ else
 fi
 
 # ---- live ----------------------------------------------------------------
-base=$((20000 + $$ % 20000))
-lttng-relayd -C tcp://127.0.0.1:$base -D tcp://127.0.0.1:$((base + 1)) \
-	-L tcp://127.0.0.1:$((base + 2)) -o "$tmp/relay" >"$tmp/relayd.log" 2>&1 &
-relayd_pid=$!
-sleep 0.5
+# a relay daemon on three free loopback ports; ready once all three listen
+# (a fixed sleep raced a slow first start on a fresh machine)
+listening() { ss -Hltn "sport = :$1" 2>/dev/null | grep -q .; }
+base=
+for attempt in 1 2 3 4 5; do
+	b=$((20000 + (RANDOM * 7 + $$ + attempt * 1009) % 40000))
+	listening $b || listening $((b + 1)) || listening $((b + 2)) && continue
+	lttng-relayd -C tcp://127.0.0.1:$b -D tcp://127.0.0.1:$((b + 1)) \
+		-L tcp://127.0.0.1:$((b + 2)) -o "$tmp/relay" >"$tmp/relayd.log" 2>&1 &
+	relayd_pid=$!
+	i=0
+	while kill -0 $relayd_pid 2>/dev/null && [ $i -lt 100 ]; do
+		listening $b && listening $((b + 1)) && listening $((b + 2)) && break
+		sleep 0.1
+		i=$((i + 1))
+	done
+	if listening $b && listening $((b + 1)) && listening $((b + 2)); then
+		base=$b
+		break
+	fi
+	echo "# lttng-relayd on ports $b-$((b + 2)) did not listen (attempt $attempt):"
+	sed 's/^/#   /' "$tmp/relayd.log" | tail -5
+	kill $relayd_pid 2>/dev/null
+	wait $relayd_pid 2>/dev/null
+	relayd_pid=
+done
+[ -n "$base" ] || { echo "# no lttng-relayd after 5 attempts"; base=1; }
 lttng create "${sess}live" --live=100000 --set-url=net://127.0.0.1:$base:$((base + 1)) >/dev/null &&
 	lttng enable-event -u 'latrack_test:*' -s "${sess}live" >/dev/null &&
 	lttng start "${sess}live" >/dev/null
-ok $? "a live session streams to lttng-relayd on loopback"
+ok $? "a live session streams to lttng-relayd on loopback" ||
+	sed 's/^/# relayd: /' "$tmp/relayd.log" | tail -10
 host=$(hostname)
 "$L" report --json --live "net://127.0.0.1:$((base + 2))/host/$host/${sess}live" -r 0.5 \
 	--pair 'req=latrack_test:begin..latrack_test:end:id' >"$tmp/live.json" 2>"$tmp/live.err" &
