@@ -24,7 +24,8 @@ enum lt_trk {
 enum lt_drop {
 	LT_DROP_RINGBUF  = 0, /* outlier lost: ring buffer full */
 	LT_DROP_INFLIGHT = 1, /* begin lost: in-flight map full */
-	LT_DROP_HIST     = 2, /* sample lost: histogram map full (too many classes) */
+	LT_DROP_HIST     = 2, /* sample lost: class table full (too many classes), or
+			       * recorded after its class was evicted (src/kclass.c) */
 	LT_DROP_STACK    = 3, /* stack lost: stack map full or unwinder error */
 	LT_DROP_MAX      = 4,
 };
@@ -41,6 +42,12 @@ struct lt_class_key {
 	__u32 tgid;
 	__u32 pad;
 	char comm[LT_COMM_LEN];
+};
+
+/* The class table (lt_cls): a class key's histogram is lt_harr[idx]. */
+struct lt_cls_val {
+	__u32 idx;
+	__u32 pad;
 };
 
 /* block classes: phase (queued: insert -> issue; service: issue ->
@@ -85,10 +92,21 @@ struct lt_sys_start {
  * sys_start[tid] and the slot is cleared, so a slot with ts != 0 always
  * belongs to the thread on that CPU.  User space reads it for the stuck
  * sweep (a syscall that has run for long without ever switching out). */
+#define LT_SYS_CACHE_BITS 6
+struct lt_sys_cache_ent {
+	__u32 nr, tgid;
+	__u64 comm0, comm1; /* the group leader's comm, raw */
+	__u32 idx, epoch;
+};
+
 struct lt_sys_cpu {
 	__u64 ts;    /* sys_enter, ns; 0: none in flight on this CPU */
 	__u32 tid;
 	__u32 nr;
+	/* The histogram index of recent syscall classes on this CPU
+	 * (bpf/syscall.bpf.c, sys_hist_add); in the same value as the slot
+	 * above, which the exit has already looked up. */
+	struct lt_sys_cache_ent cache[1 << LT_SYS_CACHE_BITS];
 };
 
 /* block tracker: a request in flight (blk_start map, keyed by the struct

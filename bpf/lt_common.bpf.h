@@ -1,6 +1,7 @@
 /* Maps, filters and helpers shared by every tracker object.
  *
- * lt_events, lt_drops, lt_thresh and lt_hists exist once per latrack run:
+ * lt_events, lt_drops, lt_thresh and the class table (lt_cls, lt_harr,
+ * lt_free) exist once per latrack run:
  * the first object loaded creates them and the loader hands their fds to
  * the others (bpf_map__reuse_fd), so one ring buffer, one set of loss
  * counters and one histogram map serve all trackers. */
@@ -35,25 +36,36 @@ struct {
 	__type(value, __u64);
 } lt_thresh SEC(".maps");
 
-/* Per-CPU histograms per class, in the layout of include/latrack/hist_layout.h.
- * Preallocated (max_entries set by the loader from a memory budget): a
- * non-preallocated per-CPU hash allocates from a per-CPU cache refilled
- * asynchronously, and a burst of new classes (every process's first
- * syscalls at start) then fails with ENOMEM. */
+/* The class table: a hash from class key to the index of its histogram in
+ * lt_harr, the per-CPU histograms (layout of include/latrack/hist_layout.h).
+ * A new class takes a free index from lt_free, which user space fills at
+ * load and refills when it evicts a class (src/kclass.c: the slot zeroed,
+ * after a quarantine).  Histograms in an array rather than as the values
+ * of a per-CPU hash: a tracker can keep a class's index (the syscall
+ * tracker caches it per CPU) and reach its histogram with an inlined
+ * array lookup instead of hashing the 32-byte key on every sample (an
+ * index so cached is valid under an epoch that user space changes with
+ * every eviction: bpf/syscall.bpf.c, sys_epoch).  Sized by the loader. */
 struct {
-	__uint(type, BPF_MAP_TYPE_PERCPU_HASH);
+	__uint(type, BPF_MAP_TYPE_HASH);
 	__uint(max_entries, 1024);
 	__type(key, struct lt_class_key);
-	__type(value, struct lt_hist_raw);
-} lt_hists SEC(".maps");
+	__type(value, struct lt_cls_val);
+} lt_cls SEC(".maps");
 
-/* Source of an empty histogram for bpf_map_update_elem (too big for the stack). */
 struct {
-	__uint(type, BPF_MAP_TYPE_ARRAY);
-	__uint(max_entries, 1);
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, 1024);
 	__type(key, __u32);
 	__type(value, struct lt_hist_raw);
-} lt_zero SEC(".maps");
+} lt_harr SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_QUEUE);
+	__uint(max_entries, 1024);
+	__type(value, __u32);
+} lt_free SEC(".maps");
+
 
 /* A kernel stack taken before the outlier it explains (at switch-out, or
  * when a slow syscall blocks), kept per tid until the end comes. */
@@ -146,30 +158,48 @@ static __always_inline bool lt_task_match(struct task_struct *t)
 	return true;
 }
 
+/* The index of a class's histogram in lt_harr, the class created on
+ * first use; -1 (counted) when no index is free or the table is full. */
+static __always_inline long lt_class_idx(struct lt_class_key *k)
+{
+	struct lt_cls_val *v = bpf_map_lookup_elem(&lt_cls, k), nv = {};
+	__u32 idx;
+	long err;
+
+	if (v)
+		return v->idx;
+	if (bpf_map_pop_elem(&lt_free, &idx)) {
+		lt_drop(k->trk, LT_DROP_HIST);
+		return -1;
+	}
+	nv.idx = idx;
+	err = bpf_map_update_elem(&lt_cls, k, &nv, BPF_NOEXIST);
+	if (!err)
+		return idx;
+	/* Not used: back to the free list (it was popped: there is room). */
+	bpf_map_push_elem(&lt_free, &idx, 0);
+	if (err == -17 /* EEXIST: another CPU created it */ && (v = bpf_map_lookup_elem(&lt_cls, k)))
+		return v->idx;
+	lt_drop(k->trk, LT_DROP_HIST);
+	return -1;
+}
+
+/* Record one sample in the histogram at idx (from lt_class_idx). */
+static __always_inline void lt_hist_add_at(__u32 idx, __u64 delay)
+{
+	struct lt_hist_raw *h = bpf_map_lookup_elem(&lt_harr, &idx);
+
+	if (h)
+		lt_hist_raw_record(h, delay);
+}
+
 /* Record one sample in its class histogram, creating the class on first use. */
 static __always_inline void lt_hist_add(struct lt_class_key *k, __u64 delay)
 {
-	struct lt_hist_raw *h = bpf_map_lookup_elem(&lt_hists, k);
+	long idx = lt_class_idx(k);
 
-	if (!h) {
-		__u32 zero = 0;
-		struct lt_hist_raw *z = bpf_map_lookup_elem(&lt_zero, &zero);
-		long err;
-
-		if (!z)
-			return;
-		err = bpf_map_update_elem(&lt_hists, k, z, BPF_NOEXIST);
-		if (err && err != -17 /* EEXIST: another CPU created it */) {
-			lt_drop(k->trk, LT_DROP_HIST);
-			return;
-		}
-		h = bpf_map_lookup_elem(&lt_hists, k);
-		if (!h) {
-			lt_drop(k->trk, LT_DROP_HIST);
-			return;
-		}
-	}
-	lt_hist_raw_record(h, delay);
+	if (idx >= 0)
+		lt_hist_add_at((__u32)idx, delay);
 }
 
 /* Fill the class key's process part from a task (comm of the group leader). */

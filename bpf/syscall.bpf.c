@@ -23,6 +23,12 @@
 
 char LICENSE[] SEC("license") = "GPL";
 
+/* The epoch of the class indices cached in sys_cpu (sys_hist_add): user
+ * space changes it, through the mmapped .bss, after every class it takes
+ * out of the class table (src/kclass.c).  A global, not a map: read with
+ * one load on every syscall.  The loader starts it at 1. */
+volatile __u32 sys_epoch;
+
 struct {
 	__uint(type, BPF_MAP_TYPE_HASH);
 	__uint(max_entries, 16384);
@@ -187,11 +193,67 @@ static __always_inline void class_proc(struct lt_class_key *k, struct task_struc
 #endif
 }
 
+/* Record a syscall's delay in its class histogram {nr, process}.  With
+ * BTF, through the CPU's cache of class indices (c->cache, direct-mapped
+ * by syscall number): a syscall class found there costs two loads and a
+ * few compares and an inlined array lookup, where hashing the 32-byte
+ * class key cost ~10 ns per syscall on this kind of machine
+ * (docs/BENCHMARKS.md).  An entry matches on the syscall, the tgid and
+ * the two raw words of the group leader's comm as they are in memory
+ * (equal raw words give the same class: class_proc only clears what
+ * follows the NUL).  It is valid under the epoch it was filled in
+ * (sys_epoch changes with every eviction: its index may belong to
+ * another class since); the loader starts the epoch at 1, so a zeroed
+ * entry never matches. */
+static __always_inline void sys_hist_add(struct lt_sys_cpu *c, struct task_struct *t, __u32 nr,
+					 __u64 delay, bool btf)
+{
+	struct lt_class_key k = { .trk = LT_TRK_SYSCALL, .sub = nr };
+	struct lt_sys_cache_ent *ce;
+	__u32 epoch, tgid;
+	__u64 raw0, raw1;
+	long idx;
+
+	if (!btf) {
+		class_proc(&k, t, btf);
+		lt_hist_add(&k, delay);
+		return;
+	}
+	/* The epoch before the class table: an eviction deletes the class,
+	 * then changes the epoch; an entry filled from a lookup that still
+	 * found the class carries the older epoch. */
+	epoch = sys_epoch;
+	asm volatile("" ::: "memory");
+	tgid = class_by_comm ? 0 : t->tgid;
+	{
+		const __u64 *w = (const __u64 *)t->group_leader->comm;
+
+		raw0 = w[0];
+		raw1 = w[1];
+	}
+	ce = &c->cache[nr & ((1 << LT_SYS_CACHE_BITS) - 1)];
+	if (ce->nr == nr && ce->tgid == tgid && ce->comm0 == raw0 && ce->comm1 == raw1 &&
+	    ce->epoch == epoch) {
+		lt_hist_add_at(ce->idx, delay);
+		return;
+	}
+	class_proc(&k, t, true);
+	idx = lt_class_idx(&k);
+	if (idx < 0)
+		return;
+	ce->nr = nr;
+	ce->tgid = tgid;
+	ce->comm0 = raw0;
+	ce->comm1 = raw1;
+	ce->idx = (__u32)idx;
+	ce->epoch = epoch;
+	lt_hist_add_at((__u32)idx, delay);
+}
+
 static __always_inline int on_exit(void *ctx, long ret, bool btf)
 {
 	__u32 tid, zero = 0;
 	struct task_struct *t = current_tid(btf, &tid);
-	struct lt_class_key k = {};
 	struct lt_sys_start *sp, s = {};
 	struct lt_sys_cpu *c;
 	struct lt_event *e;
@@ -216,10 +278,7 @@ static __always_inline int on_exit(void *ctx, long ret, bool btf)
 	now = bpf_ktime_get_ns();
 	delay = now - s.ts;
 
-	k.trk = LT_TRK_SYSCALL;
-	k.sub = s.nr;
-	class_proc(&k, t, btf);
-	lt_hist_add(&k, delay);
+	sys_hist_add(c, t, s.nr, delay, btf);
 
 	if (delay <= lt_threshold(LT_TRK_SYSCALL)) {
 		if (s.flags & LT_SYS_HAS_STACK) /* threshold raised meanwhile */

@@ -44,7 +44,7 @@ static void usage(FILE *f)
 		"Sections and keys:\n"
 		"  [daemon]      tick (1s)  socket (/run/latrack/latrack.sock)  max_classes (0: auto)\n"
 		"                ringbuf (1M, power of 2)  classes (4096)  window_memory (128M)\n"
-		"                change_detection (true)\n"
+		"                change_detection (true)  class_idle (60s)\n"
 		"  [syscall] [wakeup] [offcpu] [block] [irq] [net]\n"
 		"                enabled  threshold  timeout (syscall 1s, block 5s; others 0 only)\n"
 		"                pid  tid  comm  cgroup (filters; 0 or empty: any)\n"

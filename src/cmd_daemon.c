@@ -110,6 +110,7 @@ static int live_opts_from(const struct lt_config *c, struct live_opts *o, char *
 	o->window_memory = c->daemon.window_memory;
 	o->no_windows = !c->daemon.window_memory;
 	o->change_detection = c->daemon.change_detection && c->daemon.window_memory;
+	o->class_idle_ns = c->daemon.class_idle_ns;
 	return 0;
 }
 

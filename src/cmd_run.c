@@ -26,6 +26,7 @@
 #include "bpf_hist.h"
 #include "cmd.h"
 #include "evfmt.h"
+#include "kclass.h"
 #include "ksyms.h"
 #include "run_classes.h"
 #include "run_pics.h"
@@ -643,7 +644,7 @@ int cmd_run(int argc, char **argv)
 		fprintf(stderr, "latrack run: libelf: %s\n", strerror(errno));
 		goto out;
 	}
-	r.classes = run_classes__new(trk_set__hists_fd(r.set));
+	r.classes = run_classes__new(trk_set__kct(r.set));
 	if (!r.classes) {
 		fprintf(stderr, "latrack run: %s\n", strerror(errno));
 		goto out;
@@ -665,7 +666,7 @@ int cmd_run(int argc, char **argv)
 		     (rt.tv_nsec - mt.tv_nsec);
 	start = mono_ns();
 	if (run_pics_opts__any(&po) &&
-	    !(r.pics = run_pics__new(&po, &r.fmt, trk_set__hists_fd(r.set), r.o.on, r.o.thresh_ns, start)))
+	    !(r.pics = run_pics__new(&po, &r.fmt, trk_set__kct(r.set), r.o.on, r.o.thresh_ns, start)))
 		goto out;
 	if (r.duration_ns)
 		r.deadline_ns = start + r.duration_ns;
@@ -691,6 +692,7 @@ int cmd_run(int argc, char **argv)
 			goto out;
 		}
 		now = mono_ns();
+		kct__recycle(trk_set__kct(r.set), now); /* classes taken out: their slots free again */
 		run_pics__tick(r.pics, now);
 		if (now >= next_sweep) {
 			if (r.o.on[LT_TRK_SYSCALL])

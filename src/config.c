@@ -71,6 +71,7 @@ static const struct key daemon_keys[] = {
 	{ "classes", K_U32, F(cfg_daemon, classes), 0, 1, 1u << 24 },
 	{ "window_memory", K_SIZE, F(cfg_daemon, window_memory), 0, 0, 0 },
 	{ "change_detection", K_BOOL, F(cfg_daemon, change_detection), 0, 0, 0 },
+	{ "class_idle", K_DUR, F(cfg_daemon, class_idle_ns), NS_PER_S, NS_PER_S, 24 * 3600 * NS_PER_S },
 };
 
 static const struct key tracker_keys[] = {
@@ -622,6 +623,7 @@ static void set_defaults(struct lt_config *c)
 	c->daemon.classes = 4096;
 	c->daemon.window_memory = 128ull << 20;
 	c->daemon.change_detection = true;
+	c->daemon.class_idle_ns = 60 * NS_PER_S;
 	for (int t = 0; t < LT_TRK_MAX; t++) {
 		c->trk[t].enabled = t != LT_TRK_NET || kernel_has_net_tracepoints();
 		c->trk[t].threshold_ns = ev_default_thresh_ns[t];

@@ -58,6 +58,8 @@ struct cfg_daemon {
 	uint64_t window_memory;    /* bytes for the 1 h windows of all classes (default 128 MiB) */
 	bool change_detection;     /* compare each class's last minute with the hour
 				      before, every 10 s (default true) */
+	uint64_t class_idle_ns;    /* a kernel class idle this long leaves the kernel
+				      table; its samples stay (default 1 min) */
 };
 
 struct cfg_prometheus {

@@ -17,6 +17,7 @@
 #include <latrack/window.h>
 
 #include "evfmt.h"
+#include "kclass.h"
 #include "live.h"
 
 #define NS_PER_MS 1000000ull
@@ -27,7 +28,7 @@
 #define DEFAULT_CLASSES 4096
 #define LEADER_CACHE  4096 /* direct-mapped by tgid */
 #define PENDING_MAX   1024
-#define IDLE_EVICT_NS (60 * NS_PER_S) /* classes per comm leave the kernel map after 1 min idle */
+#define IDLE_EVICT_NS (60 * NS_PER_S) /* default class_idle_ns */
 #define DEFAULT_WINDOW_MEMORY (128ull << 20)
 
 /* A kernel class as last read: the cumulative histogram, to take the
@@ -497,6 +498,8 @@ static void fill_defaults(struct live_opts *o)
 		o->tick_ns = NS_PER_S;
 	if (!o->max_classes)
 		o->max_classes = DEFAULT_CLASSES;
+	if (!o->class_idle_ns)
+		o->class_idle_ns = IDLE_EVICT_NS;
 	if (!o->window_memory)
 		o->window_memory = DEFAULT_WINDOW_MEMORY;
 }
@@ -686,14 +689,14 @@ static void take(struct live *l, struct kclass *kc, uint64_t now)
 }
 
 /* A kernel class to take out of the kernel map: its process exited, or
- * (classes per comm) it has been idle for IDLE_EVICT_NS.  Its samples stay
+ * (classes per comm) it has been idle for class_idle_ns.  Its samples stay
  * in the user class; a new kernel entry for the same key starts afresh. */
-static bool to_evict(const struct kclass *kc, uint64_t now)
+static bool to_evict(const struct kclass *kc, uint64_t now, uint64_t idle_ns)
 {
 	if (kc->k.trk == LT_TRK_BLOCK || kc->k.trk == LT_TRK_IRQ) /* tgid: a device; no process */
 		return false;
 	if (!kc->k.tgid)
-		return now - kc->changed_ns > IDLE_EVICT_NS;
+		return now - kc->changed_ns > idle_ns;
 	return process_exited(kc->k.tgid);
 }
 
@@ -702,18 +705,19 @@ static void read_kernel(struct live *l, uint64_t now)
 	struct lt_class_key key, next;
 	bool removed = false;
 	void *prev = NULL;
-	int fd = trk_set__hists_fd(l->set);
+	struct kct *kt = trk_set__kct(l->set);
 	uint32_t nr_gone = 0;
 
 	for (uint32_t i = 0; i < l->nr_kc; i++)
 		l->kc[i].used = false;
-	while (!bpf_map_get_next_key(fd, prev, &next)) {
+	kct__recycle(kt, now);
+	while (!kct__next(kt, prev, &next)) {
 		struct kclass *kc;
 		uint64_t raw_count = 0;
 
 		key = next;
 		prev = &key;
-		if (bpf_map_lookup_elem(fd, &key, l->percpu))
+		if (kct__read(kt, &key, l->percpu))
 			continue;
 		kc = kclass_get(l, &key);
 		if (!kc)
@@ -732,22 +736,19 @@ static void read_kernel(struct live *l, uint64_t now)
 			take(l, kc, now);
 		}
 		/* Deleted after the walk: deleting while walking restarts get_next_key. */
-		kc->gone = to_evict(kc, now);
+		kc->gone = to_evict(kc, now, l->o.class_idle_ns);
 		nr_gone += kc->gone;
 	}
-	/* Atomically: the final values and the deletion, so that nothing
-	 * recorded in between is lost (a plain delete where the kernel
-	 * cannot, before 5.14). */
+	/* The final values and the deletion together, so that nothing
+	 * recorded in between is lost (kclass.h). */
 	for (uint32_t i = 0; nr_gone && i < l->nr_kc; i++) {
 		struct kclass *kc = &l->kc[i];
 
 		if (!kc->used || !kc->gone)
 			continue;
-		if (!bpf_map_lookup_and_delete_elem(fd, &kc->k, l->percpu)) {
+		if (!kct__take(kt, &kc->k, l->percpu)) {
 			take(l, kc, now);
 			kc->used = false; /* forgotten below */
-		} else if ((errno == EOPNOTSUPP || errno == EINVAL) && !bpf_map_delete_elem(fd, &kc->k)) {
-			kc->used = false;
 		}
 	}
 	/* Kernel classes deleted, or gone from the map. */
@@ -1098,6 +1099,7 @@ int live__reconfigure(struct live *l, const struct live_opts *no, char *err, siz
 	memcpy(l->o.trk.on, o.trk.on, sizeof(o.trk.on));
 	l->o.tick_ns = o.tick_ns;
 	l->o.change_detection = o.change_detection;
+	l->o.class_idle_ns = o.class_idle_ns;
 	return 0;
 }
 

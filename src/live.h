@@ -41,6 +41,8 @@ struct live_opts {
 					    128 MiB); 0 with no_windows: none */
 	bool no_windows;
 	bool change_detection;           /* last minute vs the hour before, every 10 s */
+	uint64_t class_idle_ns;          /* classes per comm idle this long leave the
+					    kernel table (default 1 min) */
 	bool text_records;               /* render records as text too (live_record.text);
 					    off: text is NULL (JSON is always there) */
 };

@@ -6,11 +6,13 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/types.h>
+#include <time.h>
 
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>
 
 #include "bpf_hist.h"
+#include "kclass.h"
 #include "run_classes.h"
 
 struct folded {
@@ -20,7 +22,7 @@ struct folded {
 };
 
 struct run_classes {
-	int fd;
+	struct kct *kt;
 	int ncpu;
 	uint32_t max_entries;
 	size_t vsz;               /* per-CPU value stride */
@@ -36,25 +38,16 @@ static int cmp_key(const void *a, const void *b)
 	return memcmp(a, b, sizeof(struct lt_class_key));
 }
 
-struct run_classes *run_classes__new(int hists_fd)
+struct run_classes *run_classes__new(struct kct *kt)
 {
 	struct run_classes *rc = calloc(1, sizeof(*rc));
 
 	if (!rc)
 		return NULL;
-	struct bpf_map_info info = { 0 };
-	__u32 len = sizeof(info);
-
-	rc->fd = hists_fd;
-	if (!bpf_obj_get_info_by_fd(hists_fd, &info, &len))
-		rc->max_entries = info.max_entries;
-	rc->ncpu = libbpf_num_possible_cpus();
-	rc->vsz = (sizeof(struct lt_hist_raw) + 7) / 8 * 8;
-	if (rc->ncpu <= 0) {
-		free(rc);
-		errno = EINVAL;
-		return NULL;
-	}
+	rc->kt = kt;
+	rc->max_entries = kct__max(kt);
+	rc->ncpu = kct__ncpu(kt);
+	rc->vsz = kct__vsz(kt);
 	rc->per = malloc(rc->vsz * (size_t)rc->ncpu);
 	if (!rc->per) {
 		free(rc);
@@ -77,12 +70,22 @@ void run_classes__free(struct run_classes *rc)
 /* Sum the CPU copies of one kernel class into *sum; -errno if gone. */
 static int read_one(struct run_classes *rc, const struct lt_class_key *k, struct lt_hist_raw *sum)
 {
-	if (bpf_map_lookup_elem(rc->fd, k, rc->per))
-		return -errno;
+	int err = kct__read(rc->kt, k, rc->per);
+
+	if (err)
+		return err;
 	memset(sum, 0, sizeof(*sum));
 	for (int i = 0; i < rc->ncpu; i++)
 		bh_merge_raw(sum, (const struct lt_hist_raw *)((char *)rc->per + rc->vsz * (size_t)i));
 	return 0;
+}
+
+static uint64_t mono_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
 }
 
 static bool process_exited(uint32_t tgid)
@@ -126,8 +129,9 @@ int run_classes__evict_exited(struct run_classes *rc, bool force)
 
 	if (!sum)
 		return -ENOMEM;
+	kct__recycle(rc->kt, mono_ns());
 	/* Collect first: deleting while walking restarts get_next_key. */
-	while (!bpf_map_get_next_key(rc->fd, prev, &next)) {
+	while (!kct__next(rc->kt, prev, &next)) {
 		key = next;
 		prev = &key;
 		used++;
@@ -143,19 +147,24 @@ int run_classes__evict_exited(struct run_classes *rc, bool force)
 		}
 		gone[nr_gone++] = key;
 	}
+	used += kct__quarantined(rc->kt); /* not free yet */
 	if (!force && used * 2 < rc->max_entries)
 		nr_gone = 0; /* room enough: keep them, with their pids, in the kernel */
 	for (size_t i = 0; i < nr_gone; i++) {
 		struct lt_class_key dk = gone[i];
 		struct folded *f;
 
-		if (read_one(rc, &gone[i], sum))
-			continue;
 		if (rc->nr_dead >= RC_MAX_EXITED)
 			dk.tgid = 0;
 		f = dead_slot(rc, &dk);
 		if (!f)
 			break; /* out of memory: keep it in the kernel */
+		/* the final values and the deletion together (kclass.h) */
+		if (kct__take(rc->kt, &gone[i], rc->per))
+			continue;
+		memset(sum, 0, sizeof(*sum));
+		for (int c = 0; c < rc->ncpu; c++)
+			bh_merge_raw(sum, (const struct lt_hist_raw *)((char *)rc->per + rc->vsz * (size_t)c));
 		bh_merge_raw(&f->h, sum);
 		if (rc->prev) {
 			struct rc_class *p = bsearch(&gone[i], rc->prev, rc->nr_prev, sizeof(*p), cmp_key);
@@ -165,8 +174,7 @@ int run_classes__evict_exited(struct run_classes *rc, bool force)
 				p->count = 0;
 			}
 		}
-		if (!bpf_map_delete_elem(rc->fd, &gone[i]))
-			freed++;
+		freed++;
 	}
 	free(gone);
 	free(sum);
@@ -211,7 +219,7 @@ int run_classes__snapshot(struct run_classes *rc, struct rc_class **out, size_t 
 			c = nc;
 			cap = cap ? cap * 2 : 64;
 		}
-		if (bpf_map_get_next_key(rc->fd, prev, &next))
+		if (kct__next(rc->kt, prev, &next))
 			break;
 		key = next;
 		prev = &key;

@@ -1,6 +1,6 @@
 /* The per-class histograms of a latrack run, as user space sees them.
  *
- * Reads the kernel's per-CPU histograms (lt_hists) and sums the CPU
+ * Reads the kernel's per-CPU histograms (the class table, kclass.h) and sums the CPU
  * copies.  When the kernel map is half full, the classes of processes that
  * have exited move to user space and out of the kernel map, so that
  * short-lived processes do not fill it during a long run; past
@@ -39,7 +39,8 @@ struct rc_class {
 
 struct run_classes;
 
-struct run_classes *run_classes__new(int hists_fd); /* NULL + errno */
+struct kct;
+struct run_classes *run_classes__new(struct kct *kt); /* NULL + errno */
 void run_classes__free(struct run_classes *rc);   /* accepts NULL */
 
 /* Move the classes of exited processes to user space if the kernel map is

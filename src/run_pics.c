@@ -13,6 +13,8 @@
 
 #include <latrack/hist_layout.h>
 
+#include "kclass.h"
+
 #include "flame.h"
 
 #define FIRST_WIDTH_NS 250000000ull /* heatmap column at start: 250 ms */
@@ -35,7 +37,8 @@ struct mark {
 struct run_pics {
 	struct run_pics_opts *o;
 	const struct evfmt *fmt;
-	int fd, ncpu;
+	struct kct *kt;
+	int ncpu;
 	size_t vsz;
 	struct lt_hist_raw *per; /* lookup buffer: ncpu copies */
 	uint64_t *sum;
@@ -166,12 +169,12 @@ static void read_hists(struct run_pics *rp, uint64_t now)
 	struct lt_class_key key, next;
 	void *prev = NULL;
 
-	while (!bpf_map_get_next_key(rp->fd, prev, &next)) {
+	while (!kct__next(rp->kt, prev, &next)) {
 		struct kclass *c;
 
 		key = next;
 		prev = &key;
-		if (bpf_map_lookup_elem(rp->fd, &key, rp->per))
+		if (kct__read(rp->kt, &key, rp->per))
 			continue; /* deleted meanwhile */
 		c = kclass_get(rp, &key);
 		if (!c)
@@ -200,7 +203,7 @@ static void read_hists(struct run_pics *rp, uint64_t now)
 	rp->last_read = now;
 }
 
-struct run_pics *run_pics__new(struct run_pics_opts *o, const struct evfmt *fmt, int hists_fd,
+struct run_pics *run_pics__new(struct run_pics_opts *o, const struct evfmt *fmt, struct kct *kt,
 			       const bool on[LT_TRK_MAX], const uint64_t thresh_ns[LT_TRK_MAX],
 			       uint64_t start_mono)
 {
@@ -210,18 +213,13 @@ struct run_pics *run_pics__new(struct run_pics_opts *o, const struct evfmt *fmt,
 		goto nomem;
 	rp->o = o;
 	rp->fmt = fmt;
-	rp->fd = hists_fd;
+	rp->kt = kt;
 	memcpy(rp->on, on, sizeof(rp->on));
 	memcpy(rp->thresh, thresh_ns, sizeof(rp->thresh));
 	rp->start = rp->last_read = start_mono;
 	if (o->svg) {
-		rp->ncpu = libbpf_num_possible_cpus();
-		if (rp->ncpu <= 0) {
-			fprintf(stderr, "latrack run: --svg: cannot count the CPUs\n");
-			free(rp);
-			return NULL;
-		}
-		rp->vsz = (sizeof(struct lt_hist_raw) + 7) / 8 * 8;
+		rp->ncpu = kct__ncpu(kt);
+		rp->vsz = kct__vsz(kt);
 		rp->per = malloc(rp->vsz * (size_t)rp->ncpu);
 		rp->sum = malloc(LT_HIST_NR_SLOTS * sizeof(uint64_t));
 		rp->cap = 256;

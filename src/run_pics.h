@@ -1,7 +1,7 @@
 /* Pictures of a `latrack run` (--svg, --folded, --flame), written at exit.
  *
  * Heatmaps: the kernel keeps one histogram per class and no time-stamped
- * samples, so the class histograms (lt_hists) are read once per heatmap
+ * samples, so the class histograms (the class table, kclass.h) are read once per heatmap
  * column (width 250 ms, doubling as the run grows past LAT_PICS_MAX_COLS
  * columns), or less often when a read is costly (at most 5 % of a CPU:
  * nr_cpus x 9.5 KiB per class per read), and each bucket's increase since
@@ -40,7 +40,8 @@ bool run_pics_opts__any(const struct run_pics_opts *o);
 struct run_pics;
 
 /* After the trackers are loaded.  NULL with a message on stderr. */
-struct run_pics *run_pics__new(struct run_pics_opts *o, const struct evfmt *fmt, int hists_fd,
+struct kct;
+struct run_pics *run_pics__new(struct run_pics_opts *o, const struct evfmt *fmt, struct kct *kt,
 			       const bool on[LT_TRK_MAX], const uint64_t thresh_ns[LT_TRK_MAX],
 			       uint64_t start_mono);
 /* Each outlier (symbolised now, while its process lives). */

@@ -11,10 +11,13 @@
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>
 
+#include "kclass.h"
 #include "trk.h"
 
 /* Maps every object declares (lt_common.bpf.h) and only the first creates. */
-static const char *const shared_maps[] = { "lt_events", "lt_drops", "lt_thresh", "lt_hists", "lt_zero" };
+static const char *const shared_maps[] = { "lt_events", "lt_drops", "lt_thresh",
+					   "lt_cls", "lt_harr", "lt_free" };
+#define NR_SHARED (sizeof(shared_maps) / sizeof(shared_maps[0]))
 
 #define MAX_UNITS 5
 #define MAX_STUCK 4096
@@ -32,7 +35,9 @@ struct trk_set {
 	struct trk_unit units[MAX_UNITS];
 	int nr_units;
 	bool btf;
-	int events_fd, drops_fd, thresh_fd, hists_fd;
+	int events_fd, drops_fd, thresh_fd;
+	int shared_fds[NR_SHARED];
+	struct kct *kct; /* the class table (lt_cls, lt_harr, lt_free) */
 	int sys_inflight_fd, sys_cpu_fd;
 	int ncpu;
 	struct lt_sys_cpu *sys_cpu, *sys_cpu2; /* sweep buffers: ncpu slots each */
@@ -105,18 +110,13 @@ void trk_unit_select_hooks(struct trk_unit *u, bool btf)
 
 static int share_maps(struct trk_unit *dst, const struct trk_set *s)
 {
-	int fds[] = { s->events_fd, s->drops_fd, s->thresh_fd, s->hists_fd, -1 };
-	int zero_fd = -1;
-
-	zero_fd = bpf_map__fd(bpf_object__find_map_by_name(s->units[0].obj, "lt_zero"));
-	fds[4] = zero_fd;
-	for (size_t i = 0; i < sizeof(shared_maps) / sizeof(shared_maps[0]); i++) {
+	for (size_t i = 0; i < NR_SHARED; i++) {
 		struct bpf_map *m = bpf_object__find_map_by_name(dst->obj, shared_maps[i]);
 		int err;
 
 		if (!m)
 			return -ENOENT;
-		err = bpf_map__reuse_fd(m, fds[i]);
+		err = bpf_map__reuse_fd(m, s->shared_fds[i]);
 		if (err)
 			return err;
 	}
@@ -246,11 +246,16 @@ int trk_set__start(struct trk_set **out, const struct trk_opts *o, char *err, si
 		goto fail;
 	}
 
-	ret = bpf_map__set_max_entries(bpf_object__find_map_by_name(s->units[0].obj, "lt_hists"),
-				       o->max_classes ? o->max_classes : trk_default_classes(false));
-	if (ret) {
-		snprintf(err, errlen, "cannot size the histogram map: %s", strerror(-ret));
-		goto fail;
+	for (int i = 0; i < 3; i++) {
+		static const char *const sized[] = { "lt_cls", "lt_harr", "lt_free" };
+
+		ret = bpf_map__set_max_entries(bpf_object__find_map_by_name(s->units[0].obj, sized[i]),
+					       o->max_classes ? o->max_classes : trk_default_classes(false));
+		if (ret) {
+			snprintf(err, errlen, "cannot size the class table (%s): %s", sized[i],
+				 strerror(-ret));
+			goto fail;
+		}
 	}
 	if (o->ringbuf_bytes) {
 		ret = bpf_map__set_max_entries(bpf_object__find_map_by_name(s->units[0].obj, "lt_events"),
@@ -284,8 +289,17 @@ int trk_set__start(struct trk_set **out, const struct trk_opts *o, char *err, si
 			s->events_fd = map_fd(u, "lt_events");
 			s->drops_fd = map_fd(u, "lt_drops");
 			s->thresh_fd = map_fd(u, "lt_thresh");
-			s->hists_fd = map_fd(u, "lt_hists");
+			for (size_t m = 0; m < NR_SHARED; m++)
+				s->shared_fds[m] = map_fd(u, shared_maps[m]);
+			s->kct = kct__new(map_fd(u, "lt_cls"), map_fd(u, "lt_harr"), map_fd(u, "lt_free"));
+			if (!s->kct) {
+				ret = -errno;
+				snprintf(err, errlen, "cannot read the class table: %s", strerror(-ret));
+				goto fail;
+			}
 		}
+		if (!strcmp(u->name, "syscall"))
+			kct__set_epoch(s->kct, trk_syscall__epoch(u));
 		if (!strcmp(u->name, "syscall")) {
 			s->sys_inflight_fd = trk_syscall__inflight_fd(u);
 			s->sys_cpu_fd = trk_syscall__cpu_fd(u);
@@ -305,6 +319,11 @@ int trk_set__start(struct trk_set **out, const struct trk_opts *o, char *err, si
 		}
 		if (!strcmp(u->name, "block"))
 			s->blk_inflight_fd = map_fd(u, "blk_start");
+	}
+	ret = kct__setup(s->kct);
+	if (ret) {
+		snprintf(err, errlen, "cannot set up the class table: %s", strerror(-ret));
+		goto fail;
 	}
 	for (int t = 0; t < LT_TRK_MAX; t++) {
 		ret = trk_set__set_threshold(s, t, o->thresh_ns[t]);
@@ -344,11 +363,12 @@ void trk_set__destroy(struct trk_set *s)
 	free(s->blk_seen);
 	free(s->sys_cpu);
 	free(s->sys_cpu2);
+	kct__free(s->kct);
 	free(s);
 }
 
 int trk_set__events_fd(const struct trk_set *s) { return s->events_fd; }
-int trk_set__hists_fd(const struct trk_set *s) { return s->hists_fd; }
+struct kct *trk_set__kct(const struct trk_set *s) { return s->kct; }
 const char *trk_set__hook_kind(const struct trk_set *s) { return s->btf ? "tp_btf" : "raw_tp"; }
 
 uint32_t trk_set__thresh_map_id(const struct trk_set *s)
@@ -391,6 +411,9 @@ int trk_set__drops(const struct trk_set *s, uint64_t out[LT_NR_DROPS])
 		for (int c = 0; c < ncpu; c++)
 			out[i] += v[c];
 	}
+	/* samples that came after their class was taken out (kclass.h) */
+	for (int t = 0; t < LT_TRK_MAX; t++)
+		out[t * LT_DROP_MAX + LT_DROP_HIST] += kct__late(s->kct, t);
 	free(v);
 	return 0;
 }

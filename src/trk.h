@@ -46,7 +46,9 @@ int trk_set__start(struct trk_set **out, const struct trk_opts *o, char *err, si
 void trk_set__destroy(struct trk_set *s); /* accepts NULL */
 
 int trk_set__events_fd(const struct trk_set *s); /* lt_events ring buffer */
-int trk_set__hists_fd(const struct trk_set *s);  /* lt_hists */
+struct kct;
+/* The class table (kclass.h), owned by the set. */
+struct kct *trk_set__kct(const struct trk_set *s);
 /* "tp_btf" or "raw_tp": how the trackers attached. */
 const char *trk_set__hook_kind(const struct trk_set *s);
 
@@ -128,6 +130,7 @@ void trk_unit_init(struct trk_unit *u, const char *name, void *skel, struct bpf_
 int trk_syscall__open(struct trk_unit *u, const struct trk_opts *o, bool btf);
 int trk_syscall__inflight_fd(const struct trk_unit *u);
 int trk_syscall__cpu_fd(const struct trk_unit *u);
+volatile uint32_t *trk_syscall__epoch(const struct trk_unit *u);
 int trk_sched__open(struct trk_unit *u, const struct trk_opts *o, bool btf);
 int trk_block__open(struct trk_unit *u, const struct trk_opts *o, bool btf);
 int trk_irq__open(struct trk_unit *u, const struct trk_opts *o, bool btf);

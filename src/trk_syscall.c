@@ -33,6 +33,14 @@ int trk_syscall__inflight_fd(const struct trk_unit *u)
 	return bpf_map__fd(skel->maps.sys_start);
 }
 
+/* The epoch of the class indices the programs cache (kclass.h). */
+volatile uint32_t *trk_syscall__epoch(const struct trk_unit *u)
+{
+	const struct syscall_bpf *skel = u->skel;
+
+	return &skel->bss->sys_epoch;
+}
+
 int trk_syscall__cpu_fd(const struct trk_unit *u)
 {
 	const struct syscall_bpf *skel = u->skel;

@@ -8,6 +8,7 @@ use lib "$FindBin::Bin/bpf";
 use LtTest;
 use Test::More;
 use JSON::PP;
+use Time::HiRes qw(sleep);
 
 my $B = B();
 my $help = `$B/latrack run --help`;
@@ -61,22 +62,26 @@ my $name = "q\"b\\n\n\x01\xe9";
 }
 
 # Classes of exited processes leave the kernel map when it fills up, and
-# stay in the tables (with their pids): 4 short processes, each with a few
-# classes, through a 48-class kernel map, with nothing lost.
+# stay in the tables (with their pids): 4 short processes, each with about
+# 25 classes (its start-up syscalls), through a 56-class kernel table, with
+# nothing lost.  latrack moves the classes of exited processes out once a
+# second when the table is half full, and their slots are free again
+# 10 ms later (src/kclass.h): 1.5 s between processes leaves a pass and
+# its recycling between the end of one and the start of the next.
 {
 	my $name = "ltcli$$";
-	my $l = latrack_start('syscall', '--json', '--comm', $name, '-m', '1s', '--max-classes', '48');
+	my $l = latrack_start('syscall', '--json', '--comm', $name, '-m', '1s', '--max-classes', '56');
 	my @pids;
 	for (1 .. 4) {
 		my $w = workload_named($name, 'sleep', 1, 1);
 		go_and_wait($w);
 		push @pids, $w->{pid};
-		sleep 1.2; # latrack moves exited classes out once a second
+		sleep 1.5;
 	}
 	my ($rc, $objs) = latrack_stop($l);
 	my @sum = of_type($objs, 'summary', final => JSON::PP::true);
 	my ($loss) = of_type($objs, 'loss', final => JSON::PP::true);
-	is($loss->{syscall}{hist_full}, 0, 'exited classes evicted: the 48-class map never overflowed')
+	is($loss->{syscall}{hist_full}, 0, 'exited classes evicted: the 56-class table never overflowed')
 		or diag(explain($loss));
 	my %seen = map { $_->{pid} => 1 } grep { $_->{class} eq 'futex' } @sum;
 	is(scalar(grep { $seen{$_} } @pids), 4, 'each exited process still has its classes in the table');

@@ -84,7 +84,7 @@ expect($c, 'defaults',
 	'daemon.tick' => ['1s', 'default'], 'daemon.socket' => ['/run/latrack/latrack.sock', 'default'],
 	'daemon.max_classes' => ['0', 'default'], 'daemon.ringbuf' => ['1M', 'default'],
 	'daemon.classes' => ['4096', 'default'], 'daemon.window_memory' => ['128M', 'default'],
-	'daemon.change_detection' => ['true', 'default'],
+	'daemon.change_detection' => ['true', 'default'], 'daemon.class_idle' => ['60s', 'default'],
 	'syscall.enabled' => ['true', 'default'], 'syscall.threshold' => ['10ms', 'default'],
 	'syscall.timeout' => ['1s', 'default'], 'wakeup.threshold' => ['5ms', 'default'],
 	'wakeup.timeout' => ['0', 'default'], 'offcpu.threshold' => ['1s', 'default'],
@@ -99,7 +99,7 @@ expect($c, 'defaults',
 	'graphite.interval' => ['10s', 'default'], 'graphite.queue' => ['100000', 'default'],
 	'json.enabled' => ['false', 'default'], 'json.path' => ['-', 'default'],
 	'json.max_size' => ['100M', 'default'], 'json.keep' => ['5', 'default']);
-is(scalar(keys %$c), 7 + 6 * 7 + 4 + 6 + 4, 'every key printed once (63)');
+is(scalar(keys %$c), 8 + 6 * 7 + 4 + 6 + 4, 'every key printed once (64)');
 
 # ---- precedence -----------------------------------------------------------------
 write_file($SYS,
@@ -215,7 +215,7 @@ my @rtlines = split /\n/, $out;
 my $second = config_ok({}, '-c', $RT);
 is_deeply([map { $second->{$_}[0] } sort keys %$second], [map { $first->{$_}[0] } sort keys %$first],
 	  'config output read back with -c: the same values');
-is(scalar(keys %$second), 63, "... all 63 keys");
+is(scalar(keys %$second), 64, "... all 64 keys");
 my $bad_origin = 0;
 for my $k (sort keys %$second) {
 	my ($file, $line) = $second->{$k}[1] =~ /^(.*):(\d+)$/ or do { $bad_origin++; next };
@@ -345,7 +345,7 @@ SKIP: {
 	my @lines = map { s/^#(\w+ =)/$1/r } <$in>;
 	close $in;
 	my $n = grep { /^\w+ =/ } @lines;
-	is($n, 63, 'dist/latrack.conf shows every key (63)');
+	is($n, 64, 'dist/latrack.conf shows every key (64)');
 	open(my $o, '>', "$D/uncommented.conf") or die;
 	print $o @lines;
 	close $o;

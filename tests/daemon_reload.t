@@ -34,7 +34,6 @@ END {
 	$? = $rc;
 }
 
-sub slurp { my ($f) = @_; open my $fh, '<', $f or return ''; local $/; return <$fh> // '' }
 
 
 
@@ -72,13 +71,7 @@ sub count {
 
 push @ws, workload('sleep', 12, 20), workload('sleep', 7, 20);
 write_conf($ws[0]{pid});
-$dpid = fork // die;
-if (!$dpid) {
-	open STDIN, '<', '/dev/null';
-	open STDOUT, '>', $log or POSIX::_exit(127);
-	open STDERR, '>&', \*STDOUT or POSIX::_exit(127);
-	exec $L, 'daemon', '-c', $conf or POSIX::_exit(127);
-}
+$dpid = daemon_start($conf, $log);
 ok(wait_for(30, sub { slurp($log) =~ /running: syscall>1.000s/ && $http->get("http://127.0.0.1:$port/metrics")->{success} }),
    'daemon running, /metrics served') or diag(slurp($log));
 
@@ -97,10 +90,7 @@ go_and_wait($ws[1]);
 is(wait_for(5, sub { my $n = count(); defined $n && $n == 19 ? $n : undef }), 19,
    'second workload (the new filter): 12 + 7 = 19') or diag('count: ' . (count() // 'none'));
 
-kill 'TERM', $dpid;
-my $t0 = time;
-sleep 0.1 while waitpid($dpid, POSIX::WNOHANG()) == 0 && time - $t0 < 20;
-is($?, 0, 'SIGTERM: exit 0');
+is(daemon_stop($dpid), 0, 'SIGTERM: exit 0');
 $dpid = undef;
 like(slurp($log), qr/latrack daemon: stopped$/m, '"stopped" logged');
 ok(!-e $sock, 'control socket removed');

@@ -13,6 +13,7 @@ use Test::More;
 use Time::HiRes qw(sleep time);
 
 our @EXPORT = qw(require_bpf workload workload_named go_and_wait wait_for free_port latrack_start latrack_stop only_syscall_conf
+	slurp daemon_start daemon_stop
 		 of_type kstack_has rounds in_round unexplained median B);
 
 our $B = $ENV{LATRACK_BUILD} // 'build';
@@ -143,6 +144,39 @@ sub latrack_start {
 	kill 'KILL', $pid;
 	waitpid $pid, 0;
 	diag("latrack run @args did not attach within 30 s");
+	return undef;
+}
+
+# A file's whole content ('' if it cannot be read).
+sub slurp { my ($f) = @_; open my $fh, '<', $f or return ''; local $/; return <$fh> // '' }
+
+# `latrack daemon -c CONF` in the background, stdout and stderr to LOG;
+# returns its pid.
+sub daemon_start {
+	my ($conf, $log) = @_;
+	my $pid = fork // die "fork: $!";
+	if (!$pid) {
+		open STDIN, '<', '/dev/null';
+		open STDOUT, '>', $log or POSIX::_exit(127);
+		open STDERR, '>&', \*STDOUT or POSIX::_exit(127);
+		{ no warnings 'exec'; exec "$B/latrack", 'daemon', '-c', $conf; }
+		POSIX::_exit(127);
+	}
+	return $pid;
+}
+
+# SIGTERM; wait up to 20 s.  Returns the wait status, or undef if it did
+# not end (then it is killed).
+sub daemon_stop {
+	my ($pid) = @_;
+	kill 'TERM', $pid;
+	my $t0 = time;
+	while (time - $t0 < 20) {
+		return $? if waitpid($pid, POSIX::WNOHANG()) == $pid;
+		sleep 0.1;
+	}
+	kill 'KILL', $pid;
+	waitpid $pid, 0;
 	return undef;
 }
 
