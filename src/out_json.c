@@ -17,17 +17,23 @@
  *   - Errors (open, write, rename) are counted and the record dropped
  *     (counted); the last error is in status().  After a failed open the
  *     next record tries again.
- *   - "-": stdout, never rotated.  A blocked stdout (a full pipe) blocks
- *     the engine: use a file for long runs. */
+ *   - "-": stdout, never rotated, written by a thread of its own from a
+ *     queue of at most JSON_STDOUT_QUEUE bytes: a stdout that blocks (a
+ *     full pipe, a stopped reader) never blocks the engine; the records
+ *     that find the queue full are dropped and counted.  At exit the
+ *     queue is written out for up to JSON_STDOUT_DRAIN_NS, then given
+ *     up (counted as dropped). */
 #include <errno.h>
 #include <fcntl.h>
 #include <inttypes.h>
+#include <pthread.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <sys/uio.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <linux/types.h> /* before lt_bpf.h (through outputs.h) */
@@ -36,6 +42,15 @@
 #include "outputs.h"
 
 #define NS_PER_S ((uint64_t)1000000000)
+#define JSON_STDOUT_QUEUE (8u << 20)
+#define JSON_STDOUT_DRAIN_NS (2 * NS_PER_S)
+
+/* A line waiting for the stdout writer. */
+struct jline {
+	struct jline *next;
+	size_t len; /* with its '\n' */
+	char buf[];
+};
 
 struct jsink {
 	struct sink s;
@@ -49,6 +64,14 @@ struct jsink {
 	struct out_json_stats st;
 	bool failing;      /* the last write or open failed */
 	char last_err[256];
+	/* stdout: the queue and its writer.  mu guards the queue, st,
+	 * failing and last_err. */
+	pthread_mutex_t mu;
+	pthread_cond_t more, drained;
+	pthread_t writer;
+	bool writer_on, stop;
+	struct jline *head, *tail;
+	size_t queued; /* bytes */
 };
 
 static const struct sink_ops json_ops;
@@ -126,6 +149,91 @@ out:
 	free(to);
 }
 
+/* Write all of buf to fd; 0, or errno. */
+static int write_all(int fd, const char *buf, size_t len)
+{
+	while (len) {
+		ssize_t w = write(fd, buf, len);
+
+		if (w < 0) {
+			if (errno == EINTR)
+				continue;
+			return errno;
+		}
+		buf += w;
+		len -= (size_t)w;
+	}
+	return 0;
+}
+
+/* The stdout writer: takes the lines in order, writes each whole.  It can
+ * be cancelled (j_destroy, past the drain deadline) only inside write(2),
+ * where it holds no lock; the line it was writing is still queued. */
+static void *j_writer(void *arg)
+{
+	struct jsink *j = arg;
+
+	pthread_setcancelstate(PTHREAD_CANCEL_DISABLE, NULL);
+	pthread_mutex_lock(&j->mu);
+	for (;;) {
+		struct jline *l;
+		int err;
+
+		while (!j->head && !j->stop)
+			pthread_cond_wait(&j->more, &j->mu);
+		if (!j->head)
+			break; /* stopped, and nothing left */
+		l = j->head;
+		pthread_mutex_unlock(&j->mu);
+		pthread_setcancelstate(PTHREAD_CANCEL_ENABLE, NULL);
+		err = write_all(j->fd, l->buf, l->len);
+		pthread_setcancelstate(PTHREAD_CANCEL_DISABLE, NULL);
+		pthread_mutex_lock(&j->mu);
+		j->head = l->next;
+		if (!j->head)
+			j->tail = NULL;
+		j->queued -= l->len;
+		if (err) {
+			j_err(j, "write stdout: %s", strerror(err));
+			j->st.dropped++;
+		} else {
+			j->failing = false;
+			j->st.bytes += l->len;
+			j->st.lines++;
+		}
+		free(l);
+		if (!j->head)
+			pthread_cond_broadcast(&j->drained);
+	}
+	pthread_mutex_unlock(&j->mu);
+	return NULL;
+}
+
+static void j_record_stdout(struct jsink *j, const char *json)
+{
+	size_t len = strlen(json) + 1;
+	struct jline *l;
+
+	pthread_mutex_lock(&j->mu);
+	if (j->queued + len > JSON_STDOUT_QUEUE || !(l = malloc(sizeof(*l) + len))) {
+		j->st.dropped++;
+		pthread_mutex_unlock(&j->mu);
+		return;
+	}
+	memcpy(l->buf, json, len - 1);
+	l->buf[len - 1] = '\n';
+	l->len = len;
+	l->next = NULL;
+	if (j->tail)
+		j->tail->next = l;
+	else
+		j->head = l;
+	j->tail = l;
+	j->queued += len;
+	pthread_cond_signal(&j->more);
+	pthread_mutex_unlock(&j->mu);
+}
+
 static void j_record(struct sink *s, const struct live_record *r)
 {
 	struct jsink *j = (struct jsink *)s;
@@ -134,6 +242,10 @@ static void j_record(struct sink *s, const struct live_record *r)
 
 	if (!r->json)
 		return;
+	if (j->is_stdout) {
+		j_record_stdout(j, r->json);
+		return;
+	}
 	len = strlen(r->json) + 1;
 	if (j->fd < 0 && !j->is_stdout && j_open(j, false) < 0) {
 		j->st.dropped++;
@@ -191,6 +303,9 @@ static void j_status(struct sink *s, FILE *out)
 {
 	struct jsink *j = (struct jsink *)s;
 
+	if (j->is_stdout)
+		pthread_mutex_lock(&j->mu);
+
 	fprintf(out, "json: state=%s path=%s lines=%" PRIu64 " bytes=%" PRIu64 " rotations=%" PRIu64
 		" errors=%" PRIu64 " dropped=%" PRIu64,
 		(j->is_stdout || j->fd >= 0) && !j->failing ? "ok" : "error", j->is_stdout ? "-" : j->cfg.path,
@@ -200,6 +315,10 @@ static void j_status(struct sink *s, FILE *out)
 		for (const char *c = j->last_err; *c; c++)
 			fputc(*c == '"' ? '\'' : *c, out);
 		fputc('"', out);
+	}
+	if (j->is_stdout) {
+		fprintf(out, " queued=%zu", j->queued);
+		pthread_mutex_unlock(&j->mu);
 	}
 	fputc('\n', out);
 }
@@ -212,16 +331,48 @@ static void j_destroy(struct sink *s)
 		return;
 	if (j->fd >= 0 && !j->is_stdout)
 		close(j->fd);
+	if (j->writer_on) {
+		struct timespec dl;
+
+		/* Write what is queued, within a deadline: a stdout that never
+		 * drains must not keep the daemon from exiting. */
+		clock_gettime(CLOCK_REALTIME, &dl);
+		dl.tv_sec += (time_t)(JSON_STDOUT_DRAIN_NS / NS_PER_S);
+		pthread_mutex_lock(&j->mu);
+		j->stop = true;
+		pthread_cond_signal(&j->more);
+		while (j->head && pthread_cond_timedwait(&j->drained, &j->mu, &dl) == 0)
+			;
+		pthread_mutex_unlock(&j->mu);
+		pthread_cancel(j->writer); /* no-op once it has ended */
+		pthread_join(j->writer, NULL);
+		while (j->head) {
+			struct jline *l = j->head;
+
+			j->head = l->next;
+			j->st.dropped++;
+			free(l);
+		}
+	}
+	if (j->is_stdout) {
+		pthread_mutex_destroy(&j->mu);
+		pthread_cond_destroy(&j->more);
+		pthread_cond_destroy(&j->drained);
+	}
 	free(j);
 }
 
 static void j_health(struct sink *s, struct sink_health *h)
 {
-	const struct jsink *j = (const struct jsink *)s;
+	struct jsink *j = (struct jsink *)s;
 
+	if (j->is_stdout)
+		pthread_mutex_lock(&j->mu);
 	h->up = !j->failing;
 	h->dropped = j->st.dropped;
 	h->errors = j->st.errors;
+	if (j->is_stdout)
+		pthread_mutex_unlock(&j->mu);
 }
 
 static const struct sink_ops json_ops = {
@@ -236,9 +387,15 @@ static const struct sink_ops json_ops = {
 
 int out_json__stats(const struct sink *s, struct out_json_stats *st)
 {
+	struct jsink *j = (struct jsink *)s;
+
 	if (!s || !st || s->ops != &json_ops)
 		return -EINVAL;
-	*st = ((const struct jsink *)s)->st;
+	if (j->is_stdout)
+		pthread_mutex_lock(&j->mu);
+	*st = j->st;
+	if (j->is_stdout)
+		pthread_mutex_unlock(&j->mu);
 	return 0;
 }
 
@@ -259,8 +416,20 @@ struct sink *out_json__new(const struct cfg_json *c, char *err, size_t errlen)
 	j->cfg = *c;
 	j->fd = -1;
 	if (!strcmp(c->path, "-")) {
+		int e;
+
 		j->is_stdout = true;
 		j->fd = STDOUT_FILENO;
+		pthread_mutex_init(&j->mu, NULL);
+		pthread_cond_init(&j->more, NULL);
+		pthread_cond_init(&j->drained, NULL);
+		e = pthread_create(&j->writer, NULL, j_writer, j);
+		if (e) {
+			snprintf(err, errlen, "json: cannot start the stdout writer: %s", strerror(e));
+			j_destroy(&j->s);
+			return NULL;
+		}
+		j->writer_on = true;
 		return &j->s;
 	}
 	if (j_open(j, false) < 0) {

@@ -28,7 +28,6 @@ my $tmp = tempdir(CLEANUP => 1);
 my ($F, $G, $H) = ("$tmp/off.folded", "$tmp/flame.svg", "$tmp/lat.svg");
 
 sub unxml { my ($s) = @_; $s =~ s/&lt;/</g; $s =~ s/&gt;/>/g; $s =~ s/&quot;/"/g; $s =~ s/&apos;/'/g; $s =~ s/&amp;/&/g; return $s; }
-sub slurp { my ($f) = @_; open my $h, '<', $f or return ''; local $/; return <$h>; }
 sub png_ok {
 	my ($svg, $what) = @_;
 	system('rsvg-convert', $svg, '-o', "$svg.png");

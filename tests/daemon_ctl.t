@@ -55,7 +55,6 @@ if (!$dpid) {
 	open(STDERR, '>', $derr) or POSIX::_exit(127);
 	exec($L, 'daemon', '-c', $CONF) or POSIX::_exit(127);
 }
-sub slurp { my $f = shift; open(my $h, '<', $f) or return ''; local $/; my $t = <$h>; $t // '' }
 my $t0 = time;
 until (slurp($derr) =~ /running: / || time - $t0 > 30) {
 	last if waitpid($dpid, POSIX::WNOHANG()) == $dpid;

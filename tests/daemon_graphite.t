@@ -165,11 +165,6 @@ sub carbon_stop {
 	$carbon_pid = undef;
 }
 
-sub slurp {
-	open my $f, '<', $_[0] or return '';
-	local $/;
-	return <$f> // '';
-}
 
 # whisper-fetch: [ts, value] of the non-null points of a metric
 sub fetch {

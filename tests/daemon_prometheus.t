@@ -94,7 +94,6 @@ sub give_up {
 	exit 1;
 }
 
-sub slurp { my ($f) = @_; open my $fh, '<', $f or return ''; local $/; return <$fh> // '' }
 
 my $http = HTTP::Tiny->new(timeout => 5);
 

@@ -47,7 +47,7 @@ for ([ 'lt-top-wl', 30 ], [ 'lt-top-other', 5 ]) {
 
 sub screen { return scalar `tmux -S $sock capture-pane -p -t $S 2>/dev/null`; }
 sub press { system(@tmux, 'send-keys', '-t', $S, @_) == 0 or die "send-keys @_"; }
-sub wait_for {
+sub wait_screen {
 	my ($re, $secs) = @_;
 	my $t0 = time;
 	my $s = '';
@@ -91,9 +91,9 @@ system(@tmux, 'new-session', '-d', '-s', $S, '-x', 80, '-y', 24,
 	or BAIL_OUT('tmux new-session failed');
 
 # 1. Both classes, with their numbers.
-my $s = wait_for(qr/^[ >]\s*$w[1]{pid} lt-top-other [\s\S]*|^[ >]\s*$w[0]{pid} lt-top-wl [\s\S]*^[ >]\s*$w[1]{pid} lt-top-other /m, 30);
+my $s = wait_screen(qr/^[ >]\s*$w[1]{pid} lt-top-other [\s\S]*|^[ >]\s*$w[0]{pid} lt-top-wl [\s\S]*^[ >]\s*$w[1]{pid} lt-top-other /m, 30);
 ok($s, "the workload's class is on the screen");
-$s = wait_for(qr/^[ >]\s*$w[0]{pid} lt-top-wl +\S*nanoslee\S* +[1-9]/m, 10) // '';
+$s = wait_screen(qr/^[ >]\s*$w[0]{pid} lt-top-wl +\S*nanoslee\S* +[1-9]/m, 10) // '';
 my ($wl) = grep { $_->[0] == $w[0]{pid} } rows($s);
 # (~33 per second; a tick delayed by a loaded machine covers a little more)
 ok($wl && $wl->[3] >= 20 && $wl->[3] <= 50, 'COUNT over the last interval ~ 33 (30 ms sleeps)')
@@ -108,82 +108,82 @@ like($s, qr/^\[1 syscall\] 2 wakeup 3 offcpu- /m, 'tracker line: the current one
 
 # 2. Tracker keys.
 press('w');
-ok(wait_for(qr/^wakeup latency per process:/m) && wait_for(qr/^ +PID COMM +CPU /m), 'w: the wakeup pane');
+ok(wait_screen(qr/^wakeup latency per process:/m) && wait_screen(qr/^ +PID COMM +CPU /m), 'w: the wakeup pane');
 like(screen(), qr/^ 1 syscall\[2 wakeup\]/m, 'w: wakeup is the current tracker');
 press('s');
-ok(wait_for(qr/^syscall latency per process:/m), 's: back to syscall');
+ok(wait_screen(qr/^syscall latency per process:/m), 's: back to syscall');
 press('2');
-ok(wait_for(qr/^wakeup latency per process:/m), '2: wakeup');
+ok(wait_screen(qr/^wakeup latency per process:/m), '2: wakeup');
 press('1');
-ok(wait_for(qr/^syscall latency per process:/m), '1: syscall');
+ok(wait_screen(qr/^syscall latency per process:/m), '1: syscall');
 
 # 3. Sort keys: indicator and order.
 sub order { my @r = rows($_[0]); return join ' ', map { $_->[1] } @r; }
 press('C');
-$s = wait_for(qr/sorted by count/) // '';
+$s = wait_screen(qr/sorted by count/) // '';
 like($s, qr/^ +PID COMM +SYSCALL +\*COUNT +P50 +P99 /m, 'C: the COUNT column is marked');
-$s = wait_for(qr/^.*lt-top-other .*\n.*lt-top-wl /m) // '';
+$s = wait_screen(qr/^.*lt-top-other .*\n.*lt-top-wl /m) // '';
 is(order($s), 'lt-top-other lt-top-wl', 'C: ~200 calls/s (5 ms) before 33 calls/s (30 ms)');
 press('P');
-$s = wait_for(qr/sorted by p99/) // '';
-$s = wait_for(qr/^.*lt-top-wl .*\n.*lt-top-other /m) // '';
+$s = wait_screen(qr/sorted by p99/) // '';
+$s = wait_screen(qr/^.*lt-top-wl .*\n.*lt-top-other /m) // '';
 is(order($s), 'lt-top-wl lt-top-other', 'P: p99 30 ms before 5 ms');
 press('S');
-ok(wait_for(qr/sorted by max.*\n.*\*MAX/), 'S: cycles to max, marked *MAX');
+ok(wait_screen(qr/sorted by max.*\n.*\*MAX/), 'S: cycles to max, marked *MAX');
 press('S', 'S', 'S');
-ok(wait_for(qr/sorted by p99/), 'S S S: back to p99');
+ok(wait_screen(qr/sorted by p99/), 'S S S: back to p99');
 
 # 4. Filter.
 press('/');
-ok(wait_for(qr/^Filter \(process name or pid/m), '/: a prompt');
+ok(wait_screen(qr/^Filter \(process name or pid/m), '/: a prompt');
 press('-l', 'lt-top-wl');
 press('Enter');
-$s = wait_for(qr/filter 'lt-top-wl'/) // '';
+$s = wait_screen(qr/filter 'lt-top-wl'/) // '';
 like($s, qr/^syscall latency per process: 1 of 2 classes, filter 'lt-top-wl'/m, 'filter: 1 of 2 classes');
 unlike($s, qr/lt-top-other/, 'filter: the other process is gone');
 like($s, qr/^>\s*$w[0]{pid} lt-top-wl /m, 'filter: the workload selected');
 
 # 5. Enter: the latest outlier of the selected class with its stacks.
-$s = wait_for(qr/^ \d\d:\d\d:\d\d slow +$w[0]{pid} lttop-sleeper /m) // '';
+$s = wait_screen(qr/^ \d\d:\d\d:\d\d slow +$w[0]{pid} lttop-sleeper /m) // '';
 press('Enter');
-$s = wait_for(qr/the outlier with its stacks/) // '';
+$s = wait_screen(qr/the outlier with its stacks/) // '';
 like($s, qr/(clock_)?nanosleep .*pid $w[0]{pid} /, 'Enter: the outlier of the class');
 like($s, qr/^\s+blocked in \(kernel\):\n(\s+\S+\+0x[0-9a-f]+.*\n)+/m, 'Enter: a kernel stack block');
 like($s, qr/^\s+user stack:/m, 'Enter: the user stack too');
 press('q');
-ok(wait_for(qr/^syscall latency per process/m), 'q in the view: back to the panes');
+ok(wait_screen(qr/^syscall latency per process/m), 'q in the view: back to the panes');
 
 # 6. Help.
 press('?');
-ok(wait_for(qr/^latrack top: keys/m), '?: help');
+ok(wait_screen(qr/^latrack top: keys/m), '?: help');
 press('x');
-ok(wait_for(qr/^syscall latency per process/m), 'any key: back');
+ok(wait_screen(qr/^syscall latency per process/m), 'any key: back');
 
 # 7. Pause; an outlier selected in its pane.
 press('Space');
-$s = wait_for(qr/^latrack top .*  PAUSED /m) // '';
+$s = wait_screen(qr/^latrack top .*  PAUSED /m) // '';
 my ($at) = $s =~ /^latrack top  (\d\d:\d\d:\d\d) UTC/;
 ok($at, 'space: PAUSED in the title');
 sleep 2.5;
 is((screen() =~ /^latrack top  (\d\d:\d\d:\d\d) UTC/)[0], $at, 'paused: the screen keeps its refresh');
 press('Space');
-ok(wait_for(qr/^latrack top  (?!\Q$at\E)\d\d:\d\d:\d\d UTC  refresh 1\.000s +\? help/m), 'space again: refreshing');
+ok(wait_screen(qr/^latrack top  (?!\Q$at\E)\d\d:\d\d:\d\d UTC  refresh 1\.000s +\? help/m), 'space again: refreshing');
 press('Tab');
-ok(wait_for(qr/^> *\d\d:\d\d:\d\d slow +$w[0]{pid} lttop-sleeper /m), 'Tab: the newest outlier selected');
+ok(wait_screen(qr/^> *\d\d:\d\d:\d\d slow +$w[0]{pid} lttop-sleeper /m), 'Tab: the newest outlier selected');
 press('Down');
-ok(wait_for(qr/^  *\d\d:\d\d:\d\d slow .*\n> *\d\d:\d\d:\d\d slow /m), 'Down: the next one');
+ok(wait_screen(qr/^  *\d\d:\d\d:\d\d slow .*\n> *\d\d:\d\d:\d\d slow /m), 'Down: the next one');
 press('Enter');
-ok(wait_for(qr/the outlier with its stacks[\s\S]*pid $w[0]{pid} /), 'Enter: that outlier');
+ok(wait_screen(qr/the outlier with its stacks[\s\S]*pid $w[0]{pid} /), 'Enter: that outlier');
 press('Escape');
-ok(wait_for(qr/^syscall latency per process/m), 'Esc: back');
+ok(wait_screen(qr/^syscall latency per process/m), 'Esc: back');
 press('Tab');
 
 # 8. Resize.
 system(@tmux, 'resize-window', '-t', $S, '-x', 100, '-y', 30);
-$s = wait_for(qr/^latrack top .{81} q quit$/m) // '';
+$s = wait_screen(qr/^latrack top .{81} q quit$/m) // '';
 readable($s, 100, 30, '100x30');
 system(@tmux, 'resize-window', '-t', $S, '-x', 80, '-y', 24);
-$s = wait_for(qr/^latrack top .{61} q quit\n(?!.{81})/m) // '';
+$s = wait_screen(qr/^latrack top .{61} q quit\n(?!.{81})/m) // '';
 readable($s, 80, 24, 'back to 80x24');
 
 # 9. Quit.

@@ -20,6 +20,8 @@
 #include <math.h>
 #include <netinet/in.h>
 #include <poll.h>
+#include <pthread.h>
+#include <signal.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -811,10 +813,136 @@ static void test_json(void)
 	rmdir(dir);
 }
 
+/* Reads a pipe to its end: the bytes, the lines, whether the lines are
+ * {"seq":0}, {"seq":1}... without a gap. */
+struct pipe_reader {
+	int fd;
+	size_t bytes, lines;
+	long next_seq;
+	bool in_order;
+	char line[256];
+	size_t at;
+};
+
+static void *read_pipe(void *arg)
+{
+	struct pipe_reader *pr = arg;
+	char buf[65536];
+	ssize_t n;
+
+	while ((n = read(pr->fd, buf, sizeof(buf))) > 0) {
+		pr->bytes += (size_t)n;
+		for (ssize_t i = 0; i < n; i++) {
+			if (buf[i] != '\n') {
+				if (pr->at < sizeof(pr->line) - 1)
+					pr->line[pr->at++] = buf[i];
+				continue;
+			}
+			pr->line[pr->at] = 0;
+			pr->at = 0;
+			if (strtol(pr->line + 7, NULL, 10) != pr->next_seq || strncmp(pr->line, "{\"seq\":", 7))
+				pr->in_order = false;
+			pr->next_seq++;
+			pr->lines++;
+		}
+	}
+	return NULL;
+}
+
+static double secs_since(const struct timespec *t0)
+{
+	struct timespec t;
+
+	clock_gettime(CLOCK_MONOTONIC, &t);
+	return (double)(t.tv_sec - t0->tv_sec) + (double)(t.tv_nsec - t0->tv_nsec) / 1e9;
+}
+
+/* stdout ("-") through a pipe nobody reads yet: records never block the
+ * caller (the engine); past the queue they are dropped and counted; once
+ * read, every queued line comes out whole and in order; and a stdout that
+ * is never read does not keep the sink from being destroyed. */
+static void test_json_stdout(void)
+{
+	struct cfg_json c = { .enabled = true, .path = "-" };
+	char err[256] = "", json[160], pad[121];
+	struct live_record r = { .type = LIVE_OUTLIER, .json = json };
+	struct out_json_stats st = { 0 };
+	struct pipe_reader pr = { .in_order = true };
+	struct timespec t0;
+	struct sink *s;
+	pthread_t th;
+	int p[2], saved, n = 100000; /* 100,000 lines of 146 bytes: 14.6 MB, over the 8 MiB queue */
+	double took, took_destroy;
+
+	memset(pad, 'x', sizeof(pad) - 1);
+	pad[sizeof(pad) - 1] = 0;
+	fflush(stdout);
+	saved = dup(STDOUT_FILENO);
+	if (saved < 0 || pipe(p) < 0) {
+		ok(0, "pipe for stdout: %s", strerror(errno));
+		return;
+	}
+	dup2(p[1], STDOUT_FILENO);
+	close(p[1]);
+	s = out_json__new(&c, err, sizeof(err));
+	clock_gettime(CLOCK_MONOTONIC, &t0);
+	for (int i = 0; s && i < n; i++) {
+		snprintf(json, sizeof(json), "{\"seq\":%08d,\"pad\":\"%s\"}", i, pad);
+		s->ops->record(s, &r);
+	}
+	took = secs_since(&t0);
+	if (s)
+		out_json__stats(s, &st);
+	/* now read it: what was queued comes out */
+	pr.fd = p[0];
+	pthread_create(&th, NULL, read_pipe, &pr);
+	clock_gettime(CLOCK_MONOTONIC, &t0);
+	if (s)
+		s->ops->destroy(s);
+	took_destroy = secs_since(&t0);
+	dup2(saved, STDOUT_FILENO); /* closes the pipe's last write end: the reader ends */
+	close(saved);
+	pthread_join(th, NULL);
+	close(p[0]);
+
+	ok(s, "json sink on stdout (%s)", err);
+	ok(took < 2.0, "100,000 records to a stdout nobody reads: the caller never blocks (%.3f s)", took);
+	ok(st.dropped > 0 && st.dropped < (uint64_t)n, "past the queue, records dropped and counted (%" PRIu64 ")",
+	   st.dropped);
+	is_u64(pr.lines, (uint64_t)n - st.dropped, "once read: every record not dropped comes out");
+	ok(pr.in_order && pr.at == 0, "whole lines, in order, from the first");
+	ok(pr.bytes >= (6u << 20), "at least 6 MiB were queued (%zu bytes)", pr.bytes);
+	ok(took_destroy < 5.0, "destroy wrote the queue out (%.2f s)", took_destroy);
+
+	/* Never read: destroy gives up after its deadline, does not hang. */
+	if (pipe(p) < 0)
+		return;
+	fflush(stdout);
+	saved = dup(STDOUT_FILENO);
+	dup2(p[1], STDOUT_FILENO);
+	close(p[1]);
+	s = out_json__new(&c, err, sizeof(err));
+	for (int i = 0; s && i < 10000; i++) {
+		snprintf(json, sizeof(json), "{\"seq\":%08d,\"pad\":\"%s\"}", i, pad);
+		s->ops->record(s, &r);
+	}
+	clock_gettime(CLOCK_MONOTONIC, &t0);
+	if (s)
+		s->ops->destroy(s);
+	took_destroy = secs_since(&t0);
+	dup2(saved, STDOUT_FILENO);
+	close(saved);
+	close(p[0]);
+	ok(s && took_destroy >= 1.5 && took_destroy < 5.0,
+	   "a stdout never read: destroy gives up after its 2 s deadline (%.2f s)", took_destroy);
+}
+
 int main(void)
 {
 	setvbuf(stdout, NULL, _IOLBF, 0);
+	signal(SIGPIPE, SIG_IGN);
 	test_graphite();
 	test_json();
+	test_json_stdout();
 	return tap_done();
 }
