@@ -25,6 +25,7 @@
 #include "evfmt.h"
 #include "live.h"
 #include "outputs.h"
+#include "units.h"
 
 #define NS_PER_S 1000000000ull
 #define MAX_SETS 64
@@ -37,14 +38,6 @@ static void on_signal(int sig)
 		reload = 1;
 	else
 		stop = 1;
-}
-
-static uint64_t mono_ns(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * NS_PER_S + (uint64_t)ts.tv_nsec;
 }
 
 __attribute__((format(printf, 1, 2))) static void logf_(const char *fmt, ...)
@@ -375,7 +368,7 @@ int cmd_daemon(int argc, char **argv)
 			{ .fd = live__fd(d.l), .events = POLLIN },
 			{ .fd = ctl_server__fd(d.ctl), .events = POLLIN },
 		};
-		int wait_ms = live__process(d.l, mono_ns());
+		int wait_ms = live__process(d.l, lt_mono_ns());
 
 		if (wait_ms < 0) {
 			logf_("ring buffer: %s", strerror(-wait_ms));
@@ -393,7 +386,7 @@ int cmd_daemon(int argc, char **argv)
 		if (pfd[1].revents & POLLIN)
 			ctl_server__serve(d.ctl, handle, &d);
 	}
-	live__tick_now(d.l, mono_ns()); /* the outputs get the last samples */
+	live__tick_now(d.l, lt_mono_ns()); /* the outputs get the last samples */
 	logf_("stopped");
 	ret = 0;
 out:

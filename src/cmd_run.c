@@ -32,6 +32,7 @@
 #include "run_pics.h"
 #include "usyms.h"
 #include "trk.h"
+#include "units.h"
 
 static volatile sig_atomic_t stop;
 
@@ -62,14 +63,6 @@ static void on_signal(int sig)
 	stop = 1;
 }
 
-static uint64_t mono_ns(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * NS_PER_S + (uint64_t)ts.tv_nsec;
-}
-
 
 static int on_event(void *ctx, void *data, size_t len)
 {
@@ -84,7 +77,7 @@ static int on_event(void *ctx, void *data, size_t len)
 		ev_print_text(&r->fmt, stdout, e);
 	run_pics__event(r->pics, e);
 	/* A storm can keep ring_buffer__poll busy: check the clock now and then. */
-	if (!(++r->nr_events & 1023) && r->deadline_ns && mono_ns() >= r->deadline_ns)
+	if (!(++r->nr_events & 1023) && r->deadline_ns && lt_mono_ns() >= r->deadline_ns)
 		stop = 1;
 	return stop ? -EINTR : 0;
 }
@@ -93,7 +86,7 @@ static void on_stuck(void *ctx, enum lt_trk trk, uint32_t tid, uint64_t begin, u
 {
 	struct run *r = ctx;
 
-	ev_print_stuck(&r->fmt, stdout, r->json, trk, tid, begin, sub, mono_ns());
+	ev_print_stuck(&r->fmt, stdout, r->json, trk, tid, begin, sub, lt_mono_ns());
 }
 
 static void on_stuck_block(void *ctx, const struct trk_blk_stuck *b)
@@ -215,7 +208,7 @@ static void print_summary(struct run *r, bool final)
 		return;
 	}
 	qsort(c, n, sizeof(*c), cmp_count_desc);
-	ev_fmt_wall(&r->fmt, mono_ns(), wall, sizeof(wall), r->json);
+	ev_fmt_wall(&r->fmt, lt_mono_ns(), wall, sizeof(wall), r->json);
 	if (r->json) {
 		for (size_t i = 0; i < n; i++) {
 			fprintf(stdout, "{\"type\":\"summary\",\"final\":%s,\"time\":\"%s\",\"tracker\":\"%s\","
@@ -664,7 +657,7 @@ int cmd_run(int argc, char **argv)
 	clock_gettime(CLOCK_MONOTONIC, &mt);
 	r.fmt.wall_off = ((int64_t)rt.tv_sec - (int64_t)mt.tv_sec) * (int64_t)NS_PER_S +
 		     (rt.tv_nsec - mt.tv_nsec);
-	start = mono_ns();
+	start = lt_mono_ns();
 	if (run_pics_opts__any(&po) &&
 	    !(r.pics = run_pics__new(&po, &r.fmt, trk_set__kct(r.set), r.o.on, r.o.thresh_ns, start)))
 		goto out;
@@ -691,7 +684,7 @@ int cmd_run(int argc, char **argv)
 			fprintf(stderr, "latrack run: ring buffer: %s\n", strerror(-err));
 			goto out;
 		}
-		now = mono_ns();
+		now = lt_mono_ns();
 		kct__recycle(trk_set__kct(r.set), now); /* classes taken out: their slots free again */
 		run_pics__tick(r.pics, now);
 		if (now >= next_sweep) {
@@ -728,7 +721,7 @@ int cmd_run(int argc, char **argv)
 	ring_buffer__consume(rb);
 	if (!by_count)
 		print_summary(&r, true);
-	ret = run_pics__finish(r.pics, mono_ns()) ? 1 : 0;
+	ret = run_pics__finish(r.pics, lt_mono_ns()) ? 1 : 0;
 out:
 	ring_buffer__free(rb);
 	trk_set__destroy(r.set);

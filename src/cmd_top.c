@@ -30,6 +30,7 @@
 #include "evfmt.h"
 #include "top.h"
 #include "top_trace.h"
+#include "units.h"
 
 #define NS_PER_S 1000000000ull
 
@@ -163,7 +164,7 @@ static int batch_run(struct top *t, long iterations, const bool on[LT_TRK_MAX])
 
 	while (!top_stop) {
 		struct pollfd p = { .fd = live__fd(t->l), .events = POLLIN };
-		int ms = live__process(t->l, top_mono_ns());
+		int ms = live__process(t->l, lt_mono_ns());
 
 		if (ms < 0) {
 			fprintf(stderr, "latrack top: %s\n", strerror(-ms));
@@ -230,7 +231,7 @@ static int trace_run(struct top *t, const char *input, const struct live_opts *l
 	}
 	ret = 0;
 	while (!top_stop) {
-		int ms = top_src_process(t, top_mono_ns());
+		int ms = top_src_process(t, lt_mono_ns());
 
 		if (ms < 0) {
 			fprintf(stderr, "latrack top: %s\n", top_trace__error(t->tr));

@@ -9,6 +9,7 @@
 
 #include "kclass.h"
 #include "latrack/hist_layout.h"
+#include "units.h"
 
 struct quarantined {
 	uint32_t idx;
@@ -30,14 +31,6 @@ struct kct {
 	uint32_t epoch;
 	uint64_t late[LT_TRK_MAX];
 };
-
-static uint64_t mono_ns(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
-}
 
 struct kct *kct__new(int cls_fd, int harr_fd, int free_fd)
 {
@@ -167,7 +160,7 @@ int kct__take(struct kct *t, const struct lt_class_key *k, void *percpu)
 	if (bpf_map_lookup_elem(t->harr_fd, &v.idx, percpu))
 		return -errno; /* leaked: never reused, never misattributed */
 	t->q[t->nr_q++] = (struct quarantined){
-		.idx = v.idx, .trk = k->trk, .count = count_of(t, percpu), .since = mono_ns(),
+		.idx = v.idx, .trk = k->trk, .count = count_of(t, percpu), .since = lt_mono_ns(),
 	};
 	return 0;
 }

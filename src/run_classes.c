@@ -14,6 +14,7 @@
 #include "bpf_hist.h"
 #include "kclass.h"
 #include "run_classes.h"
+#include "units.h"
 
 struct folded {
 	struct lt_class_key k;
@@ -67,25 +68,22 @@ void run_classes__free(struct run_classes *rc)
 	free(rc);
 }
 
+/* The CPU copies in rc->per, summed into *sum. */
+static void sum_cpus(const struct run_classes *rc, struct lt_hist_raw *sum)
+{
+	memset(sum, 0, sizeof(*sum));
+	for (int i = 0; i < rc->ncpu; i++)
+		bh_merge_raw(sum, (const struct lt_hist_raw *)((char *)rc->per + rc->vsz * (size_t)i));
+}
+
 /* Sum the CPU copies of one kernel class into *sum; -errno if gone. */
 static int read_one(struct run_classes *rc, const struct lt_class_key *k, struct lt_hist_raw *sum)
 {
 	int err = kct__read(rc->kt, k, rc->per);
 
-	if (err)
-		return err;
-	memset(sum, 0, sizeof(*sum));
-	for (int i = 0; i < rc->ncpu; i++)
-		bh_merge_raw(sum, (const struct lt_hist_raw *)((char *)rc->per + rc->vsz * (size_t)i));
-	return 0;
-}
-
-static uint64_t mono_ns(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
+	if (!err)
+		sum_cpus(rc, sum);
+	return err;
 }
 
 static bool process_exited(uint32_t tgid)
@@ -129,7 +127,7 @@ int run_classes__evict_exited(struct run_classes *rc, bool force)
 
 	if (!sum)
 		return -ENOMEM;
-	kct__recycle(rc->kt, mono_ns());
+	kct__recycle(rc->kt, lt_mono_ns());
 	/* Collect first: deleting while walking restarts get_next_key. */
 	while (!kct__next(rc->kt, prev, &next)) {
 		key = next;
@@ -160,11 +158,16 @@ int run_classes__evict_exited(struct run_classes *rc, bool force)
 		if (!f)
 			break; /* out of memory: keep it in the kernel */
 		/* the final values and the deletion together (kclass.h) */
-		if (kct__take(rc->kt, &gone[i], rc->per))
+		if (kct__take(rc->kt, &gone[i], rc->per)) {
+			if (!f->h.count) { /* made for it just now: take it back */
+				size_t at = (size_t)(f - rc->dead);
+
+				memmove(f, f + 1, (rc->nr_dead - at - 1) * sizeof(*f));
+				rc->nr_dead--;
+			}
 			continue;
-		memset(sum, 0, sizeof(*sum));
-		for (int c = 0; c < rc->ncpu; c++)
-			bh_merge_raw(sum, (const struct lt_hist_raw *)((char *)rc->per + rc->vsz * (size_t)c));
+		}
+		sum_cpus(rc, sum);
 		bh_merge_raw(&f->h, sum);
 		if (rc->prev) {
 			struct rc_class *p = bsearch(&gone[i], rc->prev, rc->nr_prev, sizeof(*p), cmp_key);

@@ -136,7 +136,6 @@ void top_detail_update(struct top *t);
  * class where it now is; both update the detail. */
 void top_select(struct top *t, int sel);
 void top_reselect(struct top *t);
-uint64_t top_mono_ns(void);
 /* The engine or the trace: its fd (-1: none), its work, its last snapshot. */
 int top_src_fd(const struct top *t);
 int top_src_process(struct top *t, uint64_t now_ns);

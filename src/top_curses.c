@@ -24,6 +24,7 @@
 #include "evfmt.h"
 #include "top.h"
 #include "top_trace.h"
+#include "units.h"
 
 enum mode { M_MAIN, M_HELP, M_REC, M_FILTER };
 
@@ -91,7 +92,7 @@ static int put_lines(struct ui *u, int y, int max, int width)
 static void set_msg(struct ui *u, const char *m)
 {
 	snprintf(u->msg, sizeof(u->msg), "%s", m);
-	u->msg_until = top_mono_ns() + 3000000000ull;
+	u->msg_until = lt_mono_ns() + 3000000000ull;
 }
 
 static int nr_view_rows(const struct top *t)
@@ -133,7 +134,7 @@ static void draw_bottom(struct ui *u, int W)
 		put_line(u, LINES - 1, &l, W);
 		return;
 	}
-	if (u->msg[0] && top_mono_ns() < u->msg_until) {
+	if (u->msg[0] && lt_mono_ns() < u->msg_until) {
 		l.attr = TA_REV | TA_BOLD;
 		snprintf(l.s, sizeof(l.s), "%s", u->msg);
 	} else {
@@ -489,7 +490,7 @@ int top_curses_run(struct top *t, long iterations)
 			{ .fd = top_src_fd(t), .events = POLLIN },
 			{ .fd = STDIN_FILENO, .events = POLLIN },
 		};
-		int ms = top_src_process(t, top_mono_ns()), ch;
+		int ms = top_src_process(t, lt_mono_ns()), ch;
 		bool redraw = false;
 
 		if (ms < 0) {
@@ -504,7 +505,7 @@ int top_curses_run(struct top *t, long iterations)
 			if (iterations && ++done >= iterations)
 				break;
 		}
-		if (u.msg[0] && top_mono_ns() >= u.msg_until) {
+		if (u.msg[0] && lt_mono_ns() >= u.msg_until) {
 			u.msg[0] = 0;
 			redraw = true;
 		}

@@ -20,6 +20,7 @@
 #include "evfmt.h"
 #include "top.h"
 #include "top_trace.h"
+#include "units.h"
 
 #define NS_PER_S 1000000000ull
 
@@ -27,14 +28,6 @@ struct top_sink {
 	struct sink s;
 	struct top *t;
 };
-
-uint64_t top_mono_ns(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * NS_PER_S + (uint64_t)ts.tv_nsec;
-}
 
 /* The value of "key": in a JSON object (first match, top level or not). */
 static const char *json_find(const char *json, const char *key)
@@ -172,7 +165,7 @@ static void on_record(struct sink *s, const struct live_record *r)
 			snprintf(x->comm, sizeof(x->comm), "%s", r->cls->ent);
 		}
 		t->last_change_seq = x->seq;
-		t->last_change_mono = top_mono_ns();
+		t->last_change_mono = lt_mono_ns();
 	} else {
 		x->pid = json_u32(r->json, "pid");
 		x->tid = json_u32(r->json, "tid");

@@ -10,6 +10,7 @@
 
 #include "evfmt.h"
 #include "top.h"
+#include "units.h"
 
 const char *const top_sort_names[TOP_SORT_NR] = { "p99", "max", "count", "time" };
 
@@ -287,7 +288,7 @@ void top_pane_status(const struct top *t, int width, struct tlines *o)
 	if (t->last_change_seq && t->nrec - t->last_change_seq < TOP_RECS) {
 		const struct top_rec *r = &t->recs[(t->last_change_seq - 1) % TOP_RECS];
 		char tm[16], e[TOP_LINE_MAX];
-		bool recent = top_mono_ns() - t->last_change_mono < 60 * 1000000000ull;
+		bool recent = lt_mono_ns() - t->last_change_mono < 60 * 1000000000ull;
 
 		wall_hms(r->wall_ns, tm, sizeof(tm));
 		tl_add(o, recent ? (TA_HI | TA_BOLD) : TA_BOLD, "CHANGE %s %s: %s", tm, ev_trk_names[r->trk],

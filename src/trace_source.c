@@ -10,6 +10,7 @@
 #include "trace_source.h"
 
 #include "trace_salvage.h"
+#include "units.h"
 
 #include <babeltrace2/babeltrace.h>
 #include <errno.h>
@@ -881,17 +882,9 @@ void trace_source__destroy(struct trace_source *s)
 	free(s);
 }
 
-static uint64_t mono_ns(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
-}
-
 static int run_loop(struct trace_source *s)
 {
-	uint64_t next_tick = s->ops.tick_ns ? mono_ns() + s->ops.tick_ns : 0;
+	uint64_t next_tick = s->ops.tick_ns ? lt_mono_ns() + s->ops.tick_ns : 0;
 
 	for (;;) {
 		bt_graph_run_once_status st = bt_graph_run_once(s->graph);
@@ -937,12 +930,12 @@ static int run_loop(struct trace_source *s)
 						   "corrupted?)");
 			return -EIO;
 		}
-		if (next_tick && mono_ns() >= next_tick) {
+		if (next_tick && lt_mono_ns() >= next_tick) {
 			int r = s->ops.tick ? s->ops.tick(s->ops.ctx) : 0;
 
 			if (r)
 				return r;
-			next_tick = mono_ns() + s->ops.tick_ns;
+			next_tick = lt_mono_ns() + s->ops.tick_ns;
 		}
 	}
 }

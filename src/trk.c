@@ -298,9 +298,8 @@ int trk_set__start(struct trk_set **out, const struct trk_opts *o, char *err, si
 				goto fail;
 			}
 		}
-		if (!strcmp(u->name, "syscall"))
-			kct__set_epoch(s->kct, trk_syscall__epoch(u));
 		if (!strcmp(u->name, "syscall")) {
+			kct__set_epoch(s->kct, trk_syscall__epoch(u));
 			s->sys_inflight_fd = trk_syscall__inflight_fd(u);
 			s->sys_cpu_fd = trk_syscall__cpu_fd(u);
 			s->ncpu = libbpf_num_possible_cpus();
