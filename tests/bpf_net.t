@@ -160,12 +160,7 @@ for my $hook ('tp_btf', 'raw_tp') {
 		is($dr && $dr->{count}, 1, "$hook: the datagram to a closed port counted as dropped, NO_SOCKET ($no_socket)");
 		is($dr && $dr->{reason}, 'NO_SOCKET', "$hook: drop reason named from the kernel's BTF");
 	}
-	my ($loss) = of_type($objs, 'loss');
-	# No outlier or sample lost.  inflight_full is left out: it counts the
-	# readers of every socket on the machine that fall 32 datagrams or
-	# ranges behind, and other programs (other test runs) share it.
-	is(($loss->{net}{ringbuf} // 0) + ($loss->{net}{hist_full} // 0), 0, "$hook: nothing lost (ring buffer, histograms)")
-		or diag(explain($loss));
+	net_nothing_lost($objs, $hook);
 }
 
 # Datagrams already waiting when latrack starts have no arrival time: they
@@ -175,20 +170,10 @@ for my $hook ('tp_btf', 'raw_tp') {
 # 40 ms).
 {
 	my ($old, $new) = (3, 2);
-	pipe(my $ir, my $iw) or die "pipe: $!";
-	my $pid = open(my $fh, '-|') // die "fork: $!";
-	if (!$pid) {
-		close $iw;
-		open STDIN, '<&', $ir or POSIX::_exit(127);
-		{ no warnings 'exec'; exec($ip, 'netns', 'exec', $nsb, $^X, "$FindBin::Bin/bpf/udp_pair.pl",
-					   'backlog', '127.0.0.1', $PORT + 10, $old, $new); }
-		POSIX::_exit(127);
-	}
-	close $ir;
+	my ($fh, $go) = ns_script($nsb, 'udp_pair.pl', 'backlog', '127.0.0.1', $PORT + 10, $old, $new);
 	my ($bl) = (readline($fh) // '') =~ /^queued (\d+)/;
 	my $l = latrack_start('net', '--json', '-m', '0', '--comm', 'lt-udp-backlog');
-	print $iw "go\n";
-	close $iw;
+	$go->();
 	my @lines = <$fh>;
 	close $fh;
 	my ($rc, $objs) = latrack_stop($l);

@@ -171,12 +171,7 @@ for my $hook ('tp_btf', 'raw_tp') {
 	my @sum = of_type($objs, 'summary', tracker => 'net', final => JSON::PP::true);
 	my ($rxs) = grep { $_->{kind} eq 'rx' && ($_->{pid} // 0) == $reader } @sum;
 	is($rxs && $rxs->{count}, $nrecv, "$hook: reader's rx class counts $nrecv (one sample per recv())");
-	my ($loss) = of_type($objs, 'loss');
-	# No outlier or sample lost.  inflight_full is left out: it counts the
-	# readers of every socket on the machine that fall 32 datagrams or
-	# ranges behind, and other programs (other test runs) share it.
-	is(($loss->{net}{ringbuf} // 0) + ($loss->{net}{hist_full} // 0), 0, "$hook: nothing lost (ring buffer, histograms)")
-		or diag(explain($loss));
+	net_nothing_lost($objs, $hook);
 }
 
 # Bytes already waiting when latrack starts have no arrival time: a recv()
@@ -187,20 +182,10 @@ for my $hook ('tp_btf', 'raw_tp') {
 # old bytes from the first new arrival would give 2 or more.
 {
 	my ($old, $new) = (3, 2);
-	pipe(my $ir, my $iw) or die "pipe: $!";
-	my $pid = open(my $fh, '-|') // die "fork: $!";
-	if (!$pid) {
-		close $iw;
-		open STDIN, '<&', $ir or POSIX::_exit(127);
-		{ no warnings 'exec'; exec($ip, 'netns', 'exec', $nsb, $^X, "$FindBin::Bin/bpf/tcp_pair.pl",
-					   'backlog', '127.0.0.1', $PORT + 10, $old, $new); }
-		POSIX::_exit(127);
-	}
-	close $ir;
+	my ($fh, $go) = ns_script($nsb, 'tcp_pair.pl', 'backlog', '127.0.0.1', $PORT + 10, $old, $new);
 	my ($bl) = (readline($fh) // '') =~ /^queued (\d+)/;
 	my $l = latrack_start('net', '--json', '-m', '0', '--comm', 'lt-tcp-backlog');
-	print $iw "go\n";
-	close $iw;
+	$go->();
 	my @lines = <$fh>;
 	close $fh;
 	is($? >> 8, 0, 'backlog: workload exits 0');
@@ -225,20 +210,10 @@ for my $hook ('tp_btf', 'raw_tp') {
 # (tail loss probes while the reader's ACKs are delayed: duplicates).
 {
 	my $M = 40;
-	pipe(my $ir, my $iw) or die "pipe: $!";
 	my $l = latrack_start('net', '--json', '-m', '0', '--comm', 'lt-tcp-burst');
-	my $pid = open(my $fh, '-|') // die "fork: $!";
-	if (!$pid) {
-		close $iw;
-		open STDIN, '<&', $ir or POSIX::_exit(127);
-		{ no warnings 'exec'; exec($ip, 'netns', 'exec', $nsb, $^X, "$FindBin::Bin/bpf/tcp_pair.pl",
-					   'burst', '127.0.0.1', $PORT + 11, $M); }
-		POSIX::_exit(127);
-	}
-	close $ir;
+	my ($fh, $go) = ns_script($nsb, 'tcp_pair.pl', 'burst', '127.0.0.1', $PORT + 11, $M);
 	my ($bp) = (readline($fh) // '') =~ /^ready (\d+)/;
-	print $iw "go\n";
-	close $iw;
+	$go->();
 	my @lines = <$fh>;
 	close $fh;
 	is($? >> 8, 0, 'burst: workload exits 0');
@@ -300,20 +275,10 @@ for my $hook ('tp_btf', 'raw_tp') {
 # shorter than the transfer.
 {
 	my $MB = 50;
-	pipe(my $ir, my $iw) or die "pipe: $!";
 	my $l = latrack_start('net', '--json', '-m', '1s');
-	my $pid = open(my $fh, '-|') // die "fork: $!";
-	if (!$pid) {
-		close $iw;
-		open STDIN, '<&', $ir or POSIX::_exit(127);
-		{ no warnings 'exec'; exec($ip, 'netns', 'exec', $nsb, $^X, "$FindBin::Bin/bpf/tcp_pair.pl",
-					   'bulk', '127.0.0.1', $PORT + 13, $MB); }
-		POSIX::_exit(127);
-	}
-	close $ir;
+	my ($fh, $go) = ns_script($nsb, 'tcp_pair.pl', 'bulk', '127.0.0.1', $PORT + 13, $MB);
 	my ($bp) = (readline($fh) // '') =~ /^ready (\d+)/;
-	print $iw "go\n";
-	close $iw;
+	$go->();
 	my @lines = <$fh>;
 	close $fh;
 	is($? >> 8, 0, "bulk: $MB MiB transferred");

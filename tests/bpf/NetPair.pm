@@ -5,9 +5,12 @@ package NetPair;
 use strict;
 use warnings;
 use Exporter 'import';
+use FindBin;
+use POSIX ();
 use Test::More;
+use LtTest ();
 
-our @EXPORT = qw(need_or_skip sh veth_pair);
+our @EXPORT = qw(need_or_skip sh veth_pair ns_script net_nothing_lost);
 
 our ($IP) = grep { -x } qw(/usr/sbin/ip /sbin/ip /usr/bin/ip /bin/ip);
 
@@ -23,6 +26,32 @@ sub need_or_skip {
 }
 
 sub sh { my $out = `@_ 2>&1`; return ($? == 0, $out) }
+
+# tests/bpf/SCRIPT ARGS in namespace NS, its stdin a pipe: returns the
+# script's stdout and a sub that writes "go" to its stdin and closes it.
+sub ns_script {
+	my ($ns, $script, @args) = @_;
+	pipe(my $ir, my $iw) or die "pipe: $!";
+	my $pid = open(my $fh, '-|') // die "fork: $!";
+	if (!$pid) {
+		close $iw;
+		open STDIN, '<&', $ir or POSIX::_exit(127);
+		{ no warnings 'exec'; exec($IP, 'netns', 'exec', $ns, $^X, "$FindBin::Bin/bpf/$script", @args); }
+		POSIX::_exit(127);
+	}
+	close $ir;
+	return ($fh, sub { print $iw "go\n"; close $iw });
+}
+
+# No outlier and no sample of the net tracker lost.  inflight_full is left
+# out: it counts the readers of every socket on the machine that fall 32
+# datagrams or ranges behind, and other programs (other test runs) share it.
+sub net_nothing_lost {
+	my ($objs, $hook) = @_;
+	my ($loss) = LtTest::of_type($objs, 'loss');
+	is(($loss->{net}{ringbuf} // 0) + ($loss->{net}{hist_full} // 0), 0, "$hook: nothing lost (ring buffer, histograms)")
+		or diag(explain($loss));
+}
 
 my @made; # [namespace A, namespace B, veth A]
 # Deleting a namespace deletes the veth end in it; the link del is for a
