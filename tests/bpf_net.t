@@ -50,46 +50,8 @@ for my $f ('/sys/kernel/tracing/events/skb/kfree_skb/format',
 # Reader in namespace B, sender in A; the reader says "go" on a pipe (fd 3
 # of both) as it starts each sleep.
 sub run_pair {
-	local $^F = 10; # keep the pipe open across exec
-	pipe(my $r, my $w) or die "pipe: $!";
-	my (@out, @kids, $start);
-	for my $side (['recv', $nsb, $w, $r, $SLEEP_MS], ['send', $nsa, $r, $w, $CLOSED]) {
-		my ($mode, $ns, $mine, $other, $arg) = @$side;
-		pipe(my $or, my $ow) or die "pipe: $!";
-		pipe(my $ir, my $iw) or die "pipe: $!";
-		my $pid = fork // die "fork: $!";
-		if (!$pid) {
-			close $other;
-			close $or;
-			POSIX::dup2(fileno($mine), 3) if fileno($mine) != 3;
-			open STDOUT, '>&', $ow or POSIX::_exit(127);
-			close $iw;
-			open STDIN, '<&', $ir or POSIX::_exit(127);
-			{ no warnings "exec"; exec($ip, 'netns', 'exec', $ns, $^X, "$FindBin::Bin/bpf/udp_pair.pl",
-			     $mode, $ab, $PORT, $N, $arg); }
-			POSIX::_exit(127);
-		}
-		close $ow;
-		close $ir;
-		push @kids, [$pid, $or, $iw];
-		# the reader binds before the sender starts; both are ready
-		# before the first round (perl's start-up is not a round)
-		push @out, readline($or) // '';
-	}
-	for my $k (@kids) {
-		my $iw = $k->[2];
-		print $iw "start\n";
-		close $iw;
-	}
-	close $r;
-	close $w;
-	for my $k (@kids) {
-		my $fh = $k->[1];
-		push @out, <$fh>;
-		waitpid $k->[0], 0;
-		is($? >> 8, 0, 'workload ' . ($k == $kids[0] ? 'reader' : 'sender') . ' exits 0');
-	}
-	return @out;
+	return ns_run_pair($nsa, $nsb, ['udp_pair.pl', 'recv', $ab, $PORT, $N, $SLEEP_MS],
+			   ['udp_pair.pl', 'send', $ab, $PORT, $N, $CLOSED]);
 }
 
 for my $hook ('tp_btf', 'raw_tp') {

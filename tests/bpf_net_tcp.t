@@ -32,50 +32,12 @@ need_or_skip("cannot make the network namespaces: $err") if $err;
 
 my ($ifb) = (sh("$ip -n $nsb -o link show $vb"))[1] =~ /^(\d+):/;
 
-# Reader in namespace B, sender in A, joined by a pipe (fd 3 of both);
-# each side: [script, arguments...].
+# Reader in namespace B, sender in A (NetPair::ns_run_pair); each side:
+# [script, arguments...].
 sub run_pair {
 	my ($rcmd, $scmd) = @_;
-	$rcmd //= ['tcp_pair.pl', 'recv', $ab, $PORT, $N, $SLEEP_MS];
-	$scmd //= ['tcp_pair.pl', 'send', $ab, $PORT];
-	local $^F = 10; # keep the pipe open across exec
-	pipe(my $r, my $w) or die "pipe: $!";
-	my (@out, @kids);
-	for my $side ([$rcmd, $nsb, $w, $r], [$scmd, $nsa, $r, $w]) {
-		my ($cmd, $ns, $mine, $other) = @$side;
-		my ($script, @args) = @$cmd;
-		pipe(my $or, my $ow) or die "pipe: $!";
-		pipe(my $ir, my $iw) or die "pipe: $!";
-		my $pid = fork // die "fork: $!";
-		if (!$pid) {
-			close $other;
-			close $or;
-			POSIX::dup2(fileno($mine), 3) if fileno($mine) != 3;
-			open STDOUT, '>&', $ow or POSIX::_exit(127);
-			close $iw;
-			open STDIN, '<&', $ir or POSIX::_exit(127);
-			{ no warnings "exec"; exec($ip, 'netns', 'exec', $ns, $^X, "$FindBin::Bin/bpf/$script", @args); }
-			POSIX::_exit(127);
-		}
-		close $ow;
-		close $ir;
-		push @kids, [$pid, $or, $iw];
-		push @out, readline($or) // ''; # listening (reader), started (sender)
-	}
-	for my $k (@kids) {
-		my $iw = $k->[2];
-		print $iw "start\n";
-		close $iw;
-	}
-	close $r;
-	close $w;
-	for my $k (@kids) {
-		my $fh = $k->[1];
-		push @out, <$fh>;
-		waitpid $k->[0], 0;
-		is($? >> 8, 0, 'workload ' . ($k == $kids[0] ? 'reader' : 'sender') . ' exits 0');
-	}
-	return @out;
+	return ns_run_pair($nsa, $nsb, $rcmd // ['tcp_pair.pl', 'recv', $ab, $PORT, $N, $SLEEP_MS],
+			   $scmd // ['tcp_pair.pl', 'send', $ab, $PORT]);
 }
 
 for my $hook ('tp_btf', 'raw_tp') {

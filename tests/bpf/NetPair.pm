@@ -10,7 +10,7 @@ use POSIX ();
 use Test::More;
 use LtTest ();
 
-our @EXPORT = qw(need_or_skip sh veth_pair ns_script net_nothing_lost);
+our @EXPORT = qw(need_or_skip sh veth_pair ns_script ns_run_pair net_nothing_lost);
 
 our ($IP) = grep { -x } qw(/usr/sbin/ip /sbin/ip /usr/bin/ip /bin/ip);
 
@@ -41,6 +41,55 @@ sub ns_script {
 	}
 	close $ir;
 	return ($fh, sub { print $iw "go\n"; close $iw });
+}
+
+# A reader in namespace NSB and a sender in NSA, each [script, args...]
+# under tests/bpf, joined by a pipe on fd 3 of both (the scripts' own
+# handshake).  Each prints its first line when ready (the reader's is
+# "ready PID"); both then get "start" on stdin together.  Checks that both
+# exit 0; returns their output, the reader's first line first.
+sub ns_run_pair {
+	my ($nsa, $nsb, $rcmd, $scmd) = @_;
+	local $^F = 10; # keep the pipe open across exec
+	pipe(my $r, my $w) or die "pipe: $!";
+	my (@out, @kids);
+	for my $side ([$rcmd, $nsb, $w, $r], [$scmd, $nsa, $r, $w]) {
+		my ($cmd, $ns, $mine, $other) = @$side;
+		my ($script, @args) = @$cmd;
+		pipe(my $or, my $ow) or die "pipe: $!";
+		pipe(my $ir, my $iw) or die "pipe: $!";
+		my $pid = fork // die "fork: $!";
+		if (!$pid) {
+			close $other;
+			close $or;
+			POSIX::dup2(fileno($mine), 3) if fileno($mine) != 3;
+			open STDOUT, '>&', $ow or POSIX::_exit(127);
+			close $iw;
+			open STDIN, '<&', $ir or POSIX::_exit(127);
+			{ no warnings "exec"; exec($IP, 'netns', 'exec', $ns, $^X, "$FindBin::Bin/bpf/$script", @args); }
+			POSIX::_exit(127);
+		}
+		close $ow;
+		close $ir;
+		push @kids, [$pid, $or, $iw];
+		# the reader listens before the sender starts; both are ready
+		# before the first round (perl's start-up is not a round)
+		push @out, readline($or) // '';
+	}
+	for my $k (@kids) {
+		my $iw = $k->[2];
+		print $iw "start\n";
+		close $iw;
+	}
+	close $r;
+	close $w;
+	for my $k (@kids) {
+		my $fh = $k->[1];
+		push @out, <$fh>;
+		waitpid $k->[0], 0;
+		is($? >> 8, 0, 'workload ' . ($k == $kids[0] ? 'reader' : 'sender') . ' exits 0');
+	}
+	return @out;
 }
 
 # No outlier and no sample of the net tracker lost.  inflight_full is left
