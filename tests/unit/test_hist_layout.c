@@ -1,4 +1,4 @@
-/* The bucket function shared with BPF: both log2 implementations agree, and
+/* The bucket function shared with BPF: the log2 implementations agree, and
  * every value falls inside [low, low + width) of its bucket. */
 #include "tap.h"
 #include <latrack/hist_layout.h>
@@ -33,6 +33,20 @@ int main(void)
 		}
 	}
 	ok(bad_log2 == 0, "clz and binary-search log2 agree on 2M random values");
+	{
+		unsigned int bad_tab = 0;
+
+		/* the BPF build's table below 2^16, search above */
+		for (uint64_t v = 1; v < (1u << 18); v++)
+			bad_tab += lt_hist_log2_tab(v) != lt_hist_log2(v);
+		for (int i = 0; i < 1000000; i++) {
+			uint64_t v = next() >> (next() % 64);
+
+			if (v)
+				bad_tab += lt_hist_log2_tab(v) != lt_hist_log2(v);
+		}
+		ok(bad_tab == 0, "table log2 (BPF) agrees with clz on 1 .. 2^18 and 1M random values");
+	}
 	ok(bad_edge == 0, "each value lies in [low, low+width) of its bucket");
 
 	for (uint64_t v = 0; v < 100000; v++) {
