@@ -82,6 +82,10 @@ const volatile __u32 targ_tid = 0;
 const volatile bool targ_comm_on = false;
 const volatile char targ_comm[LT_COMM_LEN] = {};
 const volatile __u64 targ_cgid = 0;   /* the cgroup or any descendant */
+/* Any of the above set.  Without a filter, lt_task_match is this one load
+ * (the verifier knows it false and drops the rest; the loads of the other
+ * filters, which it cannot drop, cost ~1 ns per syscall). */
+const volatile bool targ_any = false;
 /* Classes per process name only (tgid 0 in the class key): the daemon's
  * classes, so that short-lived processes of one name share one kernel
  * entry instead of filling the map. */
@@ -138,6 +142,8 @@ static __always_inline bool lt_cgroup_match(struct task_struct *t)
  * current: wakeup and offcpu measure the woken / switched-in task). */
 static __always_inline bool lt_task_match(struct task_struct *t)
 {
+	if (!targ_any)
+		return true;
 	if (targ_tgid && BPF_CORE_READ(t, tgid) != targ_tgid)
 		return false;
 	if (targ_tid && BPF_CORE_READ(t, pid) != targ_tid)

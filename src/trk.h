@@ -120,6 +120,8 @@ void trk_unit_init(struct trk_unit *u, const char *name, void *skel, struct bpf_
 		(ro)->targ_comm_on = (f).comm_on;                         \
 		memcpy((char *)(ro)->targ_comm, (f).comm, LT_COMM_LEN);  \
 		(ro)->targ_cgid = (f).cgid;                               \
+		(ro)->targ_any = (f).tgid || (f).tid || (f).comm_on ||    \
+				 (f).cgid;                                \
 	} while (0)
 /* The filters and the class key's granularity, from the options. */
 #define TRK_SET_RODATA(ro, o)                                             \
