@@ -208,14 +208,15 @@ static __always_inline void class_proc(struct lt_class_key *k, struct task_struc
 static __always_inline void sys_hist_add(struct lt_sys_cpu *c, struct task_struct *t, __u32 nr,
 					 __u64 delay, bool btf)
 {
-	struct lt_class_key k = { .trk = LT_TRK_SYSCALL, .sub = nr };
 	struct lt_sys_cache_ent *ce;
 	__u32 epoch, tgid;
 	__u64 raw0, raw1;
 	long idx;
 
 	if (!btf) {
-		class_proc(&k, t, btf);
+		struct lt_class_key k = { .trk = LT_TRK_SYSCALL, .sub = nr };
+
+		class_proc(&k, t, false);
 		lt_hist_add(&k, delay);
 		return;
 	}
@@ -237,8 +238,13 @@ static __always_inline void sys_hist_add(struct lt_sys_cpu *c, struct task_struc
 		lt_hist_add_at(ce->idx, delay);
 		return;
 	}
-	class_proc(&k, t, true);
-	idx = lt_class_idx(&k);
+	{
+		/* a miss: the key built only here, off the hit path */
+		struct lt_class_key k = { .trk = LT_TRK_SYSCALL, .sub = nr };
+
+		class_proc(&k, t, true);
+		idx = lt_class_idx(&k);
+	}
 	if (idx < 0)
 		return;
 	ce->nr = nr;
