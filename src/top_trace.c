@@ -43,6 +43,9 @@ struct tclass {
 	struct lt_hist *cum, *last;
 	struct lt_window *win;
 	char key[128];
+	int32_t prov_tid; /* >= 0: filed under this tid, its process not yet
+			     known (see adopt_provisional) */
+	bool gone;        /* moved into its process's class: not shown */
 };
 
 /* string -> index, open addressing (grows at half full) */
@@ -210,6 +213,7 @@ static struct tclass *class_get(struct top_trace *tr, int trk, const char *sub, 
 		free(c);
 		return NULL;
 	}
+	c->prov_tid = -1;
 	c->c.k.trk = (uint32_t)trk;
 	c->c.k.sub = (uint32_t)sid;
 	c->c.k.tgid = pid;
@@ -293,20 +297,31 @@ static void on_sample(void *ctx, enum an_trk at, const char *sub, int32_t tid, u
 
 	if (!tr->o.on[trk])
 		return;
+	bool prov = false;
+	size_t before;
+
 	if (tid >= 0) {
 		const struct trace_thread *th = trace_state__thread(tr->st, tid);
 
-		pid = th && th->pid >= 0 ? (uint32_t)th->pid : (uint32_t)tid;
+		prov = !th || th->pid < 0;
+		pid = prov ? (uint32_t)tid : (uint32_t)th->pid;
 		if (th)
 			comm = th->comm;
 	}
 	if ((tr->o.tgid && pid != tr->o.tgid) || (tr->o.comm && strcmp(comm, tr->o.comm)))
 		return;
+	before = tr->ncls;
 	c = class_get(tr, trk, sub, pid, comm);
 	if (!c) {
 		tr->err = -ENOMEM;
 		return;
 	}
+	if (tr->ncls > before || c->gone) { /* new, or moved on and back (a reused tid) */
+		c->gone = false;
+		c->prov_tid = prov ? tid : -1;
+	}
+	else if (!prov)
+		c->prov_tid = -1; /* the tid is its process: the class is right */
 	lt_hist__record(c->cum, d);
 	lt_hist__record(c->last, d);
 	if (c->win)
@@ -332,29 +347,97 @@ static int cmp_cls(const void *a, const void *b)
 	return x->k.tgid < y->k.tgid ? -1 : x->k.tgid > y->k.tgid;
 }
 
+/* Add src's window into dst's, slot by slot, at trace time now. */
+static int window_merge(struct lt_window *dst, const struct lt_window *src, uint64_t now)
+{
+	uint64_t slot = lt_window__slot_ns(src);
+	uint32_t n = lt_window__nr_slots(src);
+	struct lt_hist *h = lt_hist__new();
+	int err = h ? 0 : -ENOMEM;
+
+	for (uint32_t i = 0; !err && i < n && (uint64_t)i * slot <= now; i++) {
+		err = lt_window__query_range(src, now, (uint64_t)i * slot, slot, h);
+		if (!err && lt_hist__count(h))
+			err = lt_window__record_hist(dst, h, now - (uint64_t)i * slot);
+		if (err == -ERANGE) /* older than dst's ring: nothing older either */
+			err = 0;
+	}
+	lt_hist__destroy(h);
+	return err;
+}
+
+/* A thread's samples go to its process's class, but a trace may name the
+ * process (statedump, fork) only after the thread's first events: those
+ * samples were filed under the tid (a provisional class).  Once the trace
+ * has named the process, move them into its class (same tracker,
+ * sub-class and thread name), as `latrack report` attributes them at the
+ * end: the same numbers both ways. */
+static void adopt_provisional(struct top_trace *tr, uint64_t now)
+{
+	for (size_t i = 0; i < tr->ncls; i++) {
+		struct tclass *c = tr->cls[i], *to;
+		const struct trace_thread *th;
+
+		if (c->prov_tid < 0 || c->gone)
+			continue;
+		th = trace_state__thread(tr->st, c->prov_tid);
+		if (!th || th->pid < 0)
+			continue; /* not yet */
+		if (th->pid == c->prov_tid) {
+			c->prov_tid = -1; /* the tid is the process: right all along */
+			continue;
+		}
+		if ((tr->o.tgid && (uint32_t)th->pid != tr->o.tgid))
+			continue; /* a process filtered out: it stays as it was */
+		to = class_get(tr, (int)c->c.k.trk, c->c.sub, (uint32_t)th->pid, c->c.ent);
+		if (!to) {
+			tr->err = -ENOMEM;
+			return;
+		}
+		c = tr->cls[i]; /* class_get may have moved the array */
+		if (lt_hist__merge(to->cum, c->cum) || lt_hist__merge(to->last, c->last) ||
+		    (c->win && to->win && window_merge(to->win, c->win, now))) {
+			tr->err = -ENOMEM;
+			return;
+		}
+		lt_hist__reset(c->cum);
+		lt_hist__reset(c->last);
+		lt_window__destroy(c->win);
+		c->win = lt_window__new(NULL);
+		c->c.win = c->win;
+		c->gone = true;
+		c->prov_tid = -1;
+	}
+}
+
 /* The interval ending at trace time now: a snapshot to the sink. */
 static void tick(struct top_trace *tr, int64_t now)
 {
 	struct live_snapshot *sn = &tr->sn;
-	const struct live_class **v = realloc(tr->snap_c, (tr->ncls + 1) * sizeof(*v));
+	const struct live_class **v;
 	struct trace_source_stats ss;
+	size_t n = 0;
 
+	adopt_provisional(tr, (uint64_t)now); /* first: it may add classes */
+	v = realloc(tr->snap_c, (tr->ncls + 1) * sizeof(*v));
 	if (!v) {
 		tr->err = -ENOMEM;
 		return;
 	}
 	tr->snap_c = v;
+
 	for (size_t i = 0; i < tr->ncls; i++) {
-		v[i] = &tr->cls[i]->c;
 		if (tr->cls[i]->win)
 			lt_window__advance(tr->cls[i]->win, (uint64_t)now);
+		if (!tr->cls[i]->gone)
+			v[n++] = &tr->cls[i]->c;
 	}
-	qsort(v, tr->ncls, sizeof(*v), cmp_cls);
+	qsort(v, n, sizeof(*v), cmp_cls);
 	sn->mono_ns = (uint64_t)now;
 	sn->wall_ns = (uint64_t)now;
 	sn->tick_ns = tr->o.tick_ns;
 	sn->tick_seq++;
-	sn->nr = tr->ncls;
+	sn->nr = n;
 	sn->c = v;
 	memcpy(sn->on, tr->o.on, sizeof(sn->on));
 	memcpy(sn->loaded, tr->o.on, sizeof(sn->loaded));

@@ -37,7 +37,8 @@ sub fmt_dur {
 	return sprintf("%.3fs", $ns / 1e9);
 }
 
-# The independent model: per (pid, comm, syscall) count and max.
+# The independent model: per (pid, comm, syscall) count and max, each
+# thread under the process the trace names for it by its end.
 sub expected {
 	my ($dir) = @_;
 	my (%cur, %open, %cls, %comm, %pid);
@@ -58,14 +59,26 @@ sub expected {
 			my $o = delete $open{$t} or next;
 			my ($name, $begin) = @$o;
 			my $d = $ts - $begin;
-			my $k = join('|', $pid{$t} // $t, $comm{$t} // '', $name);
-			my $c = $cls{$k} //= { count => 0, max => 0 };
+			# per thread for now: its process may be named later
+			my $c = $cls{$t}{join('|', $comm{$t} // '', $name)} //= { count => 0, max => 0 };
 			$c->{count}++;
 			$c->{max} = $d if $d > $c->{max};
 		}
 	}
 	close($bt);
-	return \%cls;
+	# Each thread's samples under its process as the whole trace names it
+	# (latrack report's attribution; top moves a thread's samples to its
+	# process once the trace names it): per (pid, comm, syscall).
+	my %out;
+	for my $t (keys %cls) {
+		for my $cn (keys %{ $cls{$t} }) {
+			my $c = $cls{$t}{$cn};
+			my $o = $out{join('|', $pid{$t} // $t, $cn)} //= { count => 0, max => 0 };
+			$o->{count} += $c->{count};
+			$o->{max} = $c->{max} if $c->{max} > $o->{max};
+		}
+	}
+	return \%out;
 }
 
 # latrack top --batch: the class rows of the last refresh, by tracker,
