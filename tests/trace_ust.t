@@ -10,7 +10,10 @@
 #   - a stream cut in the middle of a packet is read up to its last
 #     complete packet, with a warning;
 #   - live: `latrack report --live` on an lttng-relayd session on loopback
-#     reports the pairs while the session runs.
+#     reports the pairs while the session runs;
+#   - live: `latrack top --batch --live` on a session of its own refreshes
+#     in trace time and ends, exit 0, with END, when the session goes (a
+#     user-space session: no classes; no kernel tracer here).
 # Skips loudly (and fails under LATRACK_REQUIRE_LTTNG=1) without LTTng.
 set -u
 # Root's session daemon is machine-wide (/var/run/lttng): another test
@@ -47,11 +50,14 @@ sess=latrack$$
 sessd_pid=
 relayd_pid=
 live_pid=
+top_pid=
 cleanup() {
 	lttng destroy "$sess" >/dev/null 2>&1
 	lttng destroy "${sess}live" >/dev/null 2>&1
 	lttng destroy "${sess}w" >/dev/null 2>&1
+	lttng destroy "${sess}top" >/dev/null 2>&1
 	[ -n "$live_pid" ] && kill "$live_pid" 2>/dev/null
+	[ -n "$top_pid" ] && kill "$top_pid" 2>/dev/null
 	[ -n "$relayd_pid" ] && kill "$relayd_pid" 2>/dev/null
 	[ -n "$sessd_pid" ] && kill "$sessd_pid" 2>/dev/null && wait "$sessd_pid" 2>/dev/null
 	rm -rf "$tmp"
@@ -297,6 +303,41 @@ perl -MJSON::PP -e 'local $/; my $t = <STDIN>; my @docs = grep { /\S/ } split /\
 	exit($ok ? 0 : 1)' <"$tmp/live.json"
 ok $? "live: every refresh is one JSON document; the last has the 7 pairs, slowest 50 ms"
 [ -s "$tmp/live.err" ] && sed 's/^/# stderr: /' "$tmp/live.err" | head -5
+
+# latrack top --live on a session of its own (a session takes one viewer):
+# a user-space session gives it no kernel events to measure (no classes),
+# but the live path end to end: refreshes in trace time as the relay
+# sends, END when the session is destroyed, exit 0.
+lttng create "${sess}top" --live=100000 --set-url=net://127.0.0.1:$base:$((base + 1)) >/dev/null &&
+	lttng enable-event -u 'latrack_test:*' -s "${sess}top" >/dev/null &&
+	lttng start "${sess}top" >/dev/null
+"$L" top --batch --live "net://127.0.0.1:$((base + 2))/host/$host/${sess}top" -d 50ms \
+	>"$tmp/top.out" 2>"$tmp/top.err" &
+top_pid=$!
+sleep 1
+"$tmp/app" 0
+sleep 1
+lttng stop "${sess}top" >/dev/null 2>&1
+lttng destroy "${sess}top" >/dev/null 2>&1
+i=0
+while kill -0 "$top_pid" 2>/dev/null && [ $i -lt 40 ]; do sleep 0.25; i=$((i + 1)); done
+if kill -0 "$top_pid" 2>/dev/null; then
+	kill "$top_pid" 2>/dev/null
+	wait "$top_pid" 2>/dev/null
+	ok 1 "live: latrack top ends when the session is destroyed"
+else
+	wait "$top_pid"
+	ok $? "live: latrack top ends, exit 0, when the session is destroyed" ||
+		sed 's/^/# top stderr: /' "$tmp/top.err" | head -5
+fi
+top_pid=
+# the app's events span about 0.2 s of trace time: a refresh per 50 ms
+# (the title ends with the session's name: the last 32 bytes of the URL)
+refreshes=$(grep -c "^latrack top  trace .*/${sess}top " "$tmp/top.out")
+[ "$refreshes" -ge 3 ] && [ "$(grep -c '  END  ' "$tmp/top.out")" = 1 ] &&
+	grep "^latrack top  trace .*/${sess}top " "$tmp/top.out" | tail -1 | grep -q '  END  '
+ok $? "live: latrack top refreshed $refreshes times in trace time, END on the last only" ||
+	{ grep '^latrack top' "$tmp/top.out" | head -5 | sed 's/^/# /'; sed 's/^/# top stderr: /' "$tmp/top.err" | head -5; }
 
 # --live-wait on a session that does not exist: waits; ^C ends it with a report
 "$L" report --json --live-wait --live "net://127.0.0.1:$((base + 2))/host/$host/nosuch$$" \
