@@ -308,36 +308,43 @@ ok $? "live: every refresh is one JSON document; the last has the 7 pairs, slowe
 # a user-space session gives it no kernel events to measure (no classes),
 # but the live path end to end: refreshes in trace time as the relay
 # sends, END when the session is destroyed, exit 0.
-lttng create "${sess}top" --live=100000 --set-url=net://127.0.0.1:$base:$((base + 1)) >/dev/null &&
-	lttng enable-event -u 'latrack_test:*' -s "${sess}top" >/dev/null &&
-	lttng start "${sess}top" >/dev/null
-"$L" top --batch --live "net://127.0.0.1:$((base + 2))/host/$host/${sess}top" -d 50ms \
-	>"$tmp/top.out" 2>"$tmp/top.err" &
-top_pid=$!
-sleep 1
-"$tmp/app" 0
-sleep 1
-lttng stop "${sess}top" >/dev/null 2>&1
-lttng destroy "${sess}top" >/dev/null 2>&1
-i=0
-while kill -0 "$top_pid" 2>/dev/null && [ $i -lt 40 ]; do sleep 0.25; i=$((i + 1)); done
-if kill -0 "$top_pid" 2>/dev/null; then
-	kill "$top_pid" 2>/dev/null
-	wait "$top_pid" 2>/dev/null
-	ok 1 "live: latrack top ends when the session is destroyed"
+# (trace_asan.t runs this file with the ASan build, which is `latrack
+# report` only: top is covered by the plain run.)
+if "$L" top --help >/dev/null 2>&1; then
+	lttng create "${sess}top" --live=100000 --set-url=net://127.0.0.1:$base:$((base + 1)) >/dev/null &&
+		lttng enable-event -u 'latrack_test:*' -s "${sess}top" >/dev/null &&
+		lttng start "${sess}top" >/dev/null
+	"$L" top --batch --live "net://127.0.0.1:$((base + 2))/host/$host/${sess}top" -d 50ms \
+		>"$tmp/top.out" 2>"$tmp/top.err" &
+	top_pid=$!
+	sleep 1
+	"$tmp/app" 0
+	sleep 1
+	lttng stop "${sess}top" >/dev/null 2>&1
+	lttng destroy "${sess}top" >/dev/null 2>&1
+	i=0
+	while kill -0 "$top_pid" 2>/dev/null && [ $i -lt 40 ]; do sleep 0.25; i=$((i + 1)); done
+	if kill -0 "$top_pid" 2>/dev/null; then
+		kill "$top_pid" 2>/dev/null
+		wait "$top_pid" 2>/dev/null
+		ok 1 "live: latrack top ends when the session is destroyed"
+	else
+		wait "$top_pid"
+		ok $? "live: latrack top ends, exit 0, when the session is destroyed" ||
+			sed 's/^/# top stderr: /' "$tmp/top.err" | head -5
+	fi
+	top_pid=
+	# the app's events span about 0.2 s of trace time: a refresh per 50 ms
+	# (the title ends with the session's name: the last 32 bytes of the URL)
+	refreshes=$(grep -c "^latrack top  trace .*/${sess}top " "$tmp/top.out")
+	[ "$refreshes" -ge 3 ] && [ "$(grep -c '  END  ' "$tmp/top.out")" = 1 ] &&
+		grep "^latrack top  trace .*/${sess}top " "$tmp/top.out" | tail -1 | grep -q '  END  '
+	ok $? "live: latrack top refreshed $refreshes times in trace time, END on the last only" ||
+		{ grep '^latrack top' "$tmp/top.out" | head -5 | sed 's/^/# /'; sed 's/^/# top stderr: /' "$tmp/top.err" | head -5; }
 else
-	wait "$top_pid"
-	ok $? "live: latrack top ends, exit 0, when the session is destroyed" ||
-		sed 's/^/# top stderr: /' "$tmp/top.err" | head -5
+	n=$((n + 1)); echo "ok $n # skip $L has no top (the ASan build is latrack report only)"
+	n=$((n + 1)); echo "ok $n # skip $L has no top (the ASan build is latrack report only)"
 fi
-top_pid=
-# the app's events span about 0.2 s of trace time: a refresh per 50 ms
-# (the title ends with the session's name: the last 32 bytes of the URL)
-refreshes=$(grep -c "^latrack top  trace .*/${sess}top " "$tmp/top.out")
-[ "$refreshes" -ge 3 ] && [ "$(grep -c '  END  ' "$tmp/top.out")" = 1 ] &&
-	grep "^latrack top  trace .*/${sess}top " "$tmp/top.out" | tail -1 | grep -q '  END  '
-ok $? "live: latrack top refreshed $refreshes times in trace time, END on the last only" ||
-	{ grep '^latrack top' "$tmp/top.out" | head -5 | sed 's/^/# /'; sed 's/^/# top stderr: /' "$tmp/top.err" | head -5; }
 
 # --live-wait on a session that does not exist: waits; ^C ends it with a report
 "$L" report --json --live-wait --live "net://127.0.0.1:$((base + 2))/host/$host/nosuch$$" \
