@@ -320,18 +320,49 @@ static const char *sub_head(int trk)
 
 struct cols {
 	int ent, sub;
+	int dw;   /* width of a duration column: 8, or 6 (3 digits) when narrow */
 	bool all;
 };
 
-/* ">" PID ENT SUB COUNT P50 P99 MAX TIME [ALL] */
+/* A duration in at most 6 characters, 3 significant digits: "812ns",
+ * "12.3us", "999us", "1.23ms", "49.8ms", "1.23s", "123s", "27.8h". */
+static const char *dur_short(uint64_t ns, bool have, char *buf, size_t len)
+{
+	static const struct { double div; const char *unit; } u[] = {
+		{ 1, "ns" }, { 1e3, "us" }, { 1e6, "ms" }, { 1e9, "s" }, { 3600e9, "h" },
+	};
+	size_t i = 0;
+	double v;
+
+	if (!have)
+		return "-";
+	while (i + 1 < sizeof(u) / sizeof(u[0]) && (double)ns >= u[i + 1].div && (i < 3 || ns >= 100000 * 1e9))
+		i++;
+	v = (double)ns / u[i].div;
+	if (i == 0 || v >= 99.95)
+		snprintf(buf, len, "%.0f%s", v, u[i].unit);
+	else if (v >= 9.995)
+		snprintf(buf, len, "%.1f%s", v, u[i].unit);
+	else
+		snprintf(buf, len, "%.2f%s", v, u[i].unit);
+	return buf;
+}
+
+/* ">" PID ENT SUB COUNT P50 P99 MAX TIME [ALL]: 53 columns besides ENT and
+ * SUB with 8-wide durations.  Below 90 columns (80x24) the durations take
+ * 3 digits in 6, so that 15-character names and syscalls fit whole. */
 #define COLS_FIXED 53
 static struct cols class_cols(int width)
 {
-	struct cols c = { 0 };
-	int avail;
+	struct cols c = { .dw = 8 };
+	int avail, fixed = COLS_FIXED;
 
-	c.all = width >= COLS_FIXED + 9 + 28;
-	avail = width - COLS_FIXED - (c.all ? 9 : 0);
+	if (width < 90) {
+		c.dw = 6;
+		fixed -= 4 * 2;
+	}
+	c.all = width >= fixed + 9 + 28;
+	avail = width - fixed - (c.all ? 9 : 0);
 	if (avail < 12)
 		avail = 12;
 	c.sub = avail * 15 / 28;
@@ -369,8 +400,8 @@ void top_pane_classes(const struct top *t, int trk, int width, int first, int ma
 	head_col(hc[1], sizeof(hc[1]), t, TOP_SORT_P99, "P99");
 	head_col(hc[2], sizeof(hc[2]), t, TOP_SORT_MAX, "MAX");
 	head_col(hc[3], sizeof(hc[3]), t, TOP_SORT_TIME, "TIME");
-	tl_add(o, TA_REV, " %7s %-*s %-*s %6s %8s %8s %8s %8s%s", "PID", c.ent, ent_head(trk), c.sub, sub_head(trk),
-	       hc[0], "P50", hc[1], hc[2], hc[3], c.all ? "      ALL" : "");
+	tl_add(o, TA_REV, " %7s %-*s %-*s %6s %*s %*s %*s %*s%s", "PID", c.ent, ent_head(trk), c.sub, sub_head(trk),
+	       hc[0], c.dw, "P50", c.dw, hc[1], c.dw, hc[2], c.dw, hc[3], c.all ? "      ALL" : "");
 	for (int v = first; v >= 0 && v < (int)n && v < first + max; v++) {
 		const struct top_row *w = &t->rows[idx[v]];
 		const struct top_stat *s = &w->st[t->span];
@@ -384,10 +415,12 @@ void top_pane_classes(const struct top *t, int trk, int width, int first, int ma
 		top_esc(e, sizeof(e), w->sub, sizeof(w->sub));
 		if (c.all)
 			snprintf(a, sizeof(a), " %8" PRIu64, w->all);
-		tl_add(o, v == sel ? TA_SEL : TA_NONE, "%c%7s %-*.*s %-*.*s %6" PRIu64 " %8s %8s %8s %8s%s",
+		const char *(*f)(uint64_t, bool, char *, size_t) = c.dw < 8 ? dur_short : dur;
+
+		tl_add(o, v == sel ? TA_SEL : TA_NONE, "%c%7s %-*.*s %-*.*s %6" PRIu64 " %*s %*s %*s %*s%s",
 		       v == sel ? '>' : ' ', pid, c.ent, c.ent, ent, c.sub, c.sub, e, s->n,
-		       dur(s->p50, s->n, d[0], sizeof(d[0])), dur(s->p99, s->n, d[1], sizeof(d[1])),
-		       dur(s->max, s->n, d[2], sizeof(d[2])), dur(s->sum, s->n, d[3], sizeof(d[3])), a);
+		       c.dw, f(s->p50, s->n, d[0], sizeof(d[0])), c.dw, f(s->p99, s->n, d[1], sizeof(d[1])),
+		       c.dw, f(s->max, s->n, d[2], sizeof(d[2])), c.dw, f(s->sum, s->n, d[3], sizeof(d[3])), a);
 	}
 	if (!n)
 		tl_add(o, TA_DIM, "  (no class%s yet)", t->filter[0] ? " matching the filter" : "");

@@ -102,6 +102,8 @@ ok($wl && $wl->[3] >= 20 && $wl->[3] <= 50, 'COUNT over the last interval ~ 33 (
 ok($wl && dur_ns($wl->[4]) >= 29.5e6 && dur_ns($wl->[4]) <= 60e6, 'P50 of the 30 ms sleeps: 30 ms, or more on a loaded machine')
 	or diag(explain($wl));
 readable($s, 80, 24, '80x24');
+like($s, qr/^[ >]\s*$w[0]{pid} lt-top-wl +clock_nanosleep +\d+ +[\d.]+(?:ns|us|ms|s) /m,
+     '80x24: the 15-character syscall name whole, 3-digit durations');
 like($s, qr/^syscall latency per process: 2 of 2 classes, sorted by p99 over the last 1\.000s/m,
      'pane title: tracker, classes, sort and span');
 like($s, qr/^\[1 syscall\] 2 wakeup 3 offcpu- /m, 'tracker line: the current one in brackets, off ones marked');
