@@ -172,7 +172,7 @@ void kct__recycle(struct kct *t, uint64_t now_ns)
 	for (size_t i = 0; i < t->nr_q; i++) {
 		struct quarantined *q = &t->q[i];
 
-		if (now_ns - q->since < KCT_QUARANTINE_NS ||
+		if (now_ns < q->since + KCT_QUARANTINE_NS ||
 		    bpf_map_lookup_elem(t->harr_fd, &q->idx, t->scratch)) {
 			t->q[n++] = *q;
 			continue;
