@@ -53,7 +53,8 @@ int kct__read(struct kct *t, const struct lt_class_key *k, void *percpu);
  * sample of the same key starts a new class.  0 or -errno. */
 int kct__take(struct kct *t, const struct lt_class_key *k, void *percpu);
 /* Zero and free the indices whose quarantine is over (now: CLOCK_MONOTONIC
- * ns).  Readers call it once per pass. */
+ * ns).  The owner of the read loop calls it at each turn (latrack run: every
+ * poll; the live engine: every tick). */
 void kct__recycle(struct kct *t, uint64_t now_ns);
 /* Samples recorded in a taken class after its final read, per tracker. */
 uint64_t kct__late(const struct kct *t, enum lt_trk trk);

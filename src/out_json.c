@@ -64,8 +64,8 @@ struct jsink {
 	struct out_json_stats st;
 	bool failing;      /* the last write or open failed */
 	char last_err[256];
-	/* stdout: the queue and its writer.  mu guards the queue, st,
-	 * failing and last_err. */
+	/* mu guards st, failing and last_err (written by the stdout writer
+	 * thread too) and, for stdout, the queue and its writer. */
 	pthread_mutex_t mu;
 	pthread_cond_t more, drained;
 	pthread_t writer;
@@ -247,11 +247,12 @@ static void j_record(struct sink *s, const struct live_record *r)
 		return;
 	}
 	len = strlen(r->json) + 1;
-	if (j->fd < 0 && !j->is_stdout && j_open(j, false) < 0) {
+	/* a file from here on */
+	if (j->fd < 0 && j_open(j, false) < 0) {
 		j->st.dropped++;
 		return;
 	}
-	if (!j->is_stdout && j->cfg.max_bytes && j->size > 0 && j->size + len > j->cfg.max_bytes) {
+	if (j->cfg.max_bytes && j->size > 0 && j->size + len > j->cfg.max_bytes) {
 		j_rotate(j);
 		if (j->fd < 0) {
 			j->st.dropped++;
@@ -269,10 +270,9 @@ static void j_record(struct sink *s, const struct live_record *r)
 		if (w < 0) {
 			if (errno == EINTR)
 				continue;
-			j_err(j, "write %s: %s", j->is_stdout ? "stdout" : j->cfg.path,
-			      strerror(errno));
+			j_err(j, "write %s: %s", j->cfg.path, strerror(errno));
 			/* No partial line left behind in a file. */
-			if (done && !j->is_stdout && ftruncate(j->fd, (off_t)j->size) < 0)
+			if (done && ftruncate(j->fd, (off_t)j->size) < 0)
 				j_err(j, "truncate %s: %s", j->cfg.path, strerror(errno));
 			j->st.dropped++;
 			return;
@@ -303,8 +303,7 @@ static void j_status(struct sink *s, FILE *out)
 {
 	struct jsink *j = (struct jsink *)s;
 
-	if (j->is_stdout)
-		pthread_mutex_lock(&j->mu);
+	pthread_mutex_lock(&j->mu);
 
 	fprintf(out, "json: state=%s path=%s lines=%" PRIu64 " bytes=%" PRIu64 " rotations=%" PRIu64
 		" errors=%" PRIu64 " dropped=%" PRIu64,
@@ -316,10 +315,9 @@ static void j_status(struct sink *s, FILE *out)
 			fputc(*c == '"' ? '\'' : *c, out);
 		fputc('"', out);
 	}
-	if (j->is_stdout) {
+	if (j->is_stdout)
 		fprintf(out, " queued=%zu", j->queued);
-		pthread_mutex_unlock(&j->mu);
-	}
+	pthread_mutex_unlock(&j->mu);
 	fputc('\n', out);
 }
 
@@ -354,11 +352,9 @@ static void j_destroy(struct sink *s)
 			free(l);
 		}
 	}
-	if (j->is_stdout) {
-		pthread_mutex_destroy(&j->mu);
-		pthread_cond_destroy(&j->more);
-		pthread_cond_destroy(&j->drained);
-	}
+	pthread_mutex_destroy(&j->mu);
+	pthread_cond_destroy(&j->more);
+	pthread_cond_destroy(&j->drained);
 	free(j);
 }
 
@@ -366,13 +362,11 @@ static void j_health(struct sink *s, struct sink_health *h)
 {
 	struct jsink *j = (struct jsink *)s;
 
-	if (j->is_stdout)
-		pthread_mutex_lock(&j->mu);
+	pthread_mutex_lock(&j->mu);
 	h->up = !j->failing;
 	h->dropped = j->st.dropped;
 	h->errors = j->st.errors;
-	if (j->is_stdout)
-		pthread_mutex_unlock(&j->mu);
+	pthread_mutex_unlock(&j->mu);
 }
 
 static const struct sink_ops json_ops = {
@@ -391,11 +385,9 @@ int out_json__stats(const struct sink *s, struct out_json_stats *st)
 
 	if (!s || !st || s->ops != &json_ops)
 		return -EINVAL;
-	if (j->is_stdout)
-		pthread_mutex_lock(&j->mu);
+	pthread_mutex_lock(&j->mu);
 	*st = j->st;
-	if (j->is_stdout)
-		pthread_mutex_unlock(&j->mu);
+	pthread_mutex_unlock(&j->mu);
 	return 0;
 }
 
@@ -415,14 +407,14 @@ struct sink *out_json__new(const struct cfg_json *c, char *err, size_t errlen)
 	j->s.ops = &json_ops;
 	j->cfg = *c;
 	j->fd = -1;
+	pthread_mutex_init(&j->mu, NULL);
+	pthread_cond_init(&j->more, NULL);
+	pthread_cond_init(&j->drained, NULL);
 	if (!strcmp(c->path, "-")) {
 		int e;
 
 		j->is_stdout = true;
 		j->fd = STDOUT_FILENO;
-		pthread_mutex_init(&j->mu, NULL);
-		pthread_cond_init(&j->more, NULL);
-		pthread_cond_init(&j->drained, NULL);
 		e = pthread_create(&j->writer, NULL, j_writer, j);
 		if (e) {
 			snprintf(err, errlen, "json: cannot start the stdout writer: %s", strerror(e));
@@ -434,7 +426,7 @@ struct sink *out_json__new(const struct cfg_json *c, char *err, size_t errlen)
 	}
 	if (j_open(j, false) < 0) {
 		snprintf(err, errlen, "json: %s", j->last_err);
-		free(j);
+		j_destroy(&j->s);
 		return NULL;
 	}
 	return &j->s;

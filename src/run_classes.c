@@ -6,7 +6,6 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/types.h>
-#include <time.h>
 
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>
@@ -14,7 +13,6 @@
 #include "bpf_hist.h"
 #include "kclass.h"
 #include "run_classes.h"
-#include "units.h"
 
 struct folded {
 	struct lt_class_key k;
@@ -127,7 +125,6 @@ int run_classes__evict_exited(struct run_classes *rc, bool force)
 
 	if (!sum)
 		return -ENOMEM;
-	kct__recycle(rc->kt, lt_mono_ns());
 	/* Collect first: deleting while walking restarts get_next_key. */
 	while (!kct__next(rc->kt, prev, &next)) {
 		key = next;

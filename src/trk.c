@@ -15,9 +15,11 @@
 #include "trk.h"
 
 /* Maps every object declares (lt_common.bpf.h) and only the first creates. */
-static const char *const shared_maps[] = { "lt_events", "lt_drops", "lt_thresh",
-					   "lt_cls", "lt_harr", "lt_free" };
-#define NR_SHARED (sizeof(shared_maps) / sizeof(shared_maps[0]))
+enum { SM_EVENTS, SM_DROPS, SM_THRESH, SM_CLS, SM_HARR, SM_FREE, NR_SHARED };
+static const char *const shared_maps[NR_SHARED] = {
+	[SM_EVENTS] = "lt_events", [SM_DROPS] = "lt_drops", [SM_THRESH] = "lt_thresh",
+	[SM_CLS] = "lt_cls", [SM_HARR] = "lt_harr", [SM_FREE] = "lt_free",
+};
 
 #define MAX_UNITS 5
 #define MAX_STUCK 4096
@@ -35,8 +37,7 @@ struct trk_set {
 	struct trk_unit units[MAX_UNITS];
 	int nr_units;
 	bool btf;
-	int events_fd, drops_fd, thresh_fd;
-	int shared_fds[NR_SHARED];
+	int shared_fds[NR_SHARED]; /* indexed SM_* */
 	struct kct *kct; /* the class table (lt_cls, lt_harr, lt_free) */
 	int sys_inflight_fd, sys_cpu_fd;
 	int ncpu;
@@ -246,13 +247,11 @@ int trk_set__start(struct trk_set **out, const struct trk_opts *o, char *err, si
 		goto fail;
 	}
 
-	for (int i = 0; i < 3; i++) {
-		static const char *const sized[] = { "lt_cls", "lt_harr", "lt_free" };
-
-		ret = bpf_map__set_max_entries(bpf_object__find_map_by_name(s->units[0].obj, sized[i]),
+	for (int m = SM_CLS; m <= SM_FREE; m++) { /* the class table */
+		ret = bpf_map__set_max_entries(bpf_object__find_map_by_name(s->units[0].obj, shared_maps[m]),
 					       o->max_classes ? o->max_classes : trk_default_classes(false));
 		if (ret) {
-			snprintf(err, errlen, "cannot size the class table (%s): %s", sized[i],
+			snprintf(err, errlen, "cannot size the class table (%s): %s", shared_maps[m],
 				 strerror(-ret));
 			goto fail;
 		}
@@ -286,12 +285,9 @@ int trk_set__start(struct trk_set **out, const struct trk_opts *o, char *err, si
 			goto fail;
 		}
 		if (i == 0) {
-			s->events_fd = map_fd(u, "lt_events");
-			s->drops_fd = map_fd(u, "lt_drops");
-			s->thresh_fd = map_fd(u, "lt_thresh");
 			for (size_t m = 0; m < NR_SHARED; m++)
 				s->shared_fds[m] = map_fd(u, shared_maps[m]);
-			s->kct = kct__new(map_fd(u, "lt_cls"), map_fd(u, "lt_harr"), map_fd(u, "lt_free"));
+			s->kct = kct__new(s->shared_fds[SM_CLS], s->shared_fds[SM_HARR], s->shared_fds[SM_FREE]);
 			if (!s->kct) {
 				ret = -errno;
 				snprintf(err, errlen, "cannot read the class table: %s", strerror(-ret));
@@ -366,7 +362,7 @@ void trk_set__destroy(struct trk_set *s)
 	free(s);
 }
 
-int trk_set__events_fd(const struct trk_set *s) { return s->events_fd; }
+int trk_set__events_fd(const struct trk_set *s) { return s->shared_fds[SM_EVENTS]; }
 struct kct *trk_set__kct(const struct trk_set *s) { return s->kct; }
 const char *trk_set__hook_kind(const struct trk_set *s) { return s->btf ? "tp_btf" : "raw_tp"; }
 
@@ -375,7 +371,7 @@ uint32_t trk_set__thresh_map_id(const struct trk_set *s)
 	struct bpf_map_info info = { 0 };
 	__u32 len = sizeof(info);
 
-	if (bpf_obj_get_info_by_fd(s->thresh_fd, &info, &len))
+	if (bpf_obj_get_info_by_fd(s->shared_fds[SM_THRESH], &info, &len))
 		return 0;
 	return info.id;
 }
@@ -384,7 +380,7 @@ int trk_set__set_threshold(struct trk_set *s, enum lt_trk trk, uint64_t ns)
 {
 	__u32 k = trk;
 
-	if (bpf_map_update_elem(s->thresh_fd, &k, &ns, BPF_ANY))
+	if (bpf_map_update_elem(s->shared_fds[SM_THRESH], &k, &ns, BPF_ANY))
 		return -errno;
 	return 0;
 }
@@ -401,7 +397,7 @@ int trk_set__drops(const struct trk_set *s, uint64_t out[LT_NR_DROPS])
 		return -ENOMEM;
 	for (__u32 i = 0; i < LT_NR_DROPS; i++) {
 		out[i] = 0;
-		if (bpf_map_lookup_elem(s->drops_fd, &i, v)) {
+		if (bpf_map_lookup_elem(s->shared_fds[SM_DROPS], &i, v)) {
 			int e = -errno;
 
 			free(v);

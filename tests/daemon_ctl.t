@@ -49,12 +49,7 @@ close $cf;
 
 # ---- start the daemon ----------------------------------------------------------
 my $derr = "$D/daemon.err";
-my $dpid = fork // die;
-if (!$dpid) {
-	open(STDOUT, '>', "$D/daemon.out") or POSIX::_exit(127);
-	open(STDERR, '>', $derr) or POSIX::_exit(127);
-	exec($L, 'daemon', '-c', $CONF) or POSIX::_exit(127);
-}
+my $dpid = daemon_start($CONF, $derr);
 my $t0 = time;
 until (slurp($derr) =~ /running: / || time - $t0 > 30) {
 	last if waitpid($dpid, POSIX::WNOHANG()) == $dpid;

@@ -228,13 +228,7 @@ keep = 2
 EOF
 close $dc;
 
-$daemon_pid = fork // die "fork: $!";
-if (!$daemon_pid) {
-	open STDOUT, '>', "$dir/daemon.out" or POSIX::_exit(127);
-	open STDERR, '>', "$dir/daemon.err" or POSIX::_exit(127);
-	{ no warnings 'exec'; exec "$B/latrack", 'daemon', '-c', "$dir/latrack.conf"; }
-	POSIX::_exit(127);
-}
+$daemon_pid = daemon_start("$dir/latrack.conf", "$dir/daemon.err");
 ok(wait_for(30, sub { slurp("$dir/daemon.err") =~ /running:/ || !kill(0, $daemon_pid) })
 	   && kill(0, $daemon_pid), 'daemon running')
 	or give_up('daemon did not start: ' . slurp("$dir/daemon.err"));
